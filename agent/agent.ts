@@ -1,0 +1,102 @@
+/**
+ * holon-agent's life, over ports only (main.ts wires the real ones): keys,
+ * bootstrap (or the stored enrollment), reconnect with the machine's own
+ * credentials, heartbeats, and a clean stop when `signal` aborts.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../bus-schemas/clock.js';
+import { BootstrapClient } from './bootstrap-client.js';
+import { inboxPrefixFor, type AgentBus, type BusConnector } from './bus-port.js';
+import type { AgentConfig } from './config.js';
+import type { Enrollment } from './enrollment.js';
+import { Heartbeat } from './heartbeat.js';
+import type { HostProbePort, TpmPort } from './host-ports.js';
+import type { KeyStore } from './key-store.js';
+import { loadOrCreateMachineKey, loadOrCreateNatsKey, type NkeyPort } from './machine-key.js';
+
+export interface AgentPorts {
+  store: KeyStore;
+  nkeys: NkeyPort;
+  bus: BusConnector;
+  probes: HostProbePort;
+  tpm: TpmPort | undefined;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Why the agent stopped on request (SIGTERM / SIGINT): not a failure. */
+export class StopRequested extends Error {
+  override name = 'StopRequested';
+}
+
+export interface RunningAgent {
+  enrollment: Enrollment;
+  heartbeat: Heartbeat;
+}
+
+/** Run until `signal` aborts; resolves after a clean stop, rejects with the error that ended it. */
+export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: AbortSignal, onRunning?: (r: RunningAgent) => void): Promise<void> {
+  const log = ports.log;
+  if (await ports.store.prepare()) log.warn({ dir: ports.store.dir }, 'data dir was accessible to group or others; narrowed to 0700');
+  const machine = await loadOrCreateMachineKey(ports.store);
+  const nats = await loadOrCreateNatsKey(ports.store, ports.nkeys);
+  log.info({ machine_id: machine.machineId, nats_user: nats.key.publicKey, new_machine_key: machine.created }, 'machine identity');
+  const name = cfg.nats.name ?? `holon-agent ${machine.machineId}`;
+
+  const client = new BootstrapClient({
+    store: ports.store,
+    machine,
+    natsKey: nats.key,
+    nkeys: ports.nkeys,
+    connect: () => ports.bus.connect({ ...(cfg.nats.bootstrapCreds ? { credsFile: cfg.nats.bootstrapCreds } : {}), inboxPrefix: inboxPrefixFor('bootstrap'), name: `${name} (bootstrap)` }),
+    probes: ports.probes,
+    tpm: { port: ports.tpm, policy: cfg.tpm.mode },
+    pinnedRoots: cfg.principalRoots,
+    admissionDifficulty: cfg.admissionDifficulty,
+    requestTimeoutMs: cfg.bootstrap.requestTimeoutMs,
+    pollInitialMs: cfg.bootstrap.pollInitialMs,
+    pollMaxMs: cfg.bootstrap.pollMaxMs,
+    clock: ports.clock,
+    log,
+    signal,
+  });
+  // A stop in the middle of a request must not wait for its timeout.
+  // A stop that came while the keys were loading ends here, before anything is sent.
+  if (signal.aborted) return;
+  const closeBootstrap = (): void => void client.close();
+  signal.addEventListener('abort', closeBootstrap, { once: true });
+  let enrollment: Enrollment;
+  try {
+    enrollment = await client.run();
+  } catch (e) {
+    // Closing the bootstrap connection fails whatever request was in flight;
+    // when a stop was asked for, that failure is the stop, not an error.
+    if (signal.aborted) return;
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', closeBootstrap);
+    await client.close();
+  }
+  if (signal.aborted) return;
+
+  const bus: AgentBus = await ports.bus.connect({ credsFile: enrollment.credsFile, inboxPrefix: inboxPrefixFor(enrollment.holonId), name });
+  const heartbeat = new Heartbeat({
+    bus,
+    signer: machine.signer,
+    machineId: machine.machineId,
+    holonId: enrollment.holonId,
+    intervalMs: cfg.heartbeatIntervalMs,
+    clock: ports.clock,
+    log: log.child({ component: 'heartbeat' }),
+  });
+  try {
+    heartbeat.start();
+    log.info({ holon_id: enrollment.holonId }, 'holon-agent running');
+    onRunning?.({ enrollment, heartbeat });
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  } finally {
+    heartbeat.stop();
+    await bus.close();
+    log.info({ heartbeats: heartbeat.sent }, 'stopped');
+  }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * holon-agent — composition root (docs/deploy.md, "The daemons' contract"):
+ *
+ *   holon-agent --config <file> [--check-config]
+ *
+ * Validates the config (exit 78 naming the JSON path), then runs the agent
+ * with the real ports: the data dir on disk, adapters/probes, adapters/tpm
+ * (TpmAttestor), adapters/nats credentials, and @nats-io/transport-node.
+ * JSON logs (pino) on stdout, key material redacted. SIGTERM/SIGINT: stop
+ * heartbeats, drain the connection, exit 0.
+ *
+ * Exit status: 0 clean stop or valid config; 78 configuration or key file
+ * unusable; 2 the bootstrap was refused (the cell did not prove itself, or
+ * refused this machine — the reason is in state.json and the log); 1 other.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fmtCreds } from '@nats-io/jwt';
+import { fromSeed } from '@nats-io/nkeys';
+import { pino, type Logger } from 'pino';
+import { createNkeySeed, nkeyPublic } from '../adapters/nats/credentials.js';
+import { createProbeManager } from '../adapters/probes/index.js';
+import { TpmAttestor } from '../adapters/tpm/index.js';
+import { BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
+import { systemClock } from '../bus-schemas/clock.js';
+import type { PcrSelection } from '../bus-schemas/tpm/index.js';
+import { AgentConfigError, CellRefusedError, CellReplyError, KeyFileError } from './agent-error.js';
+import { runAgent, StopRequested } from './agent.js';
+import { parseAgentConfig, type AgentConfig } from './config.js';
+import { FsKeyStore } from './fs-key-store.js';
+import { natsConnector } from './nats-connector.js';
+import { AGENT_FILES } from './key-store.js';
+import type { TpmPort } from './host-ports.js';
+import type { NkeyPort } from './machine-key.js';
+import { TpmUnavailableError } from './tpm-evidence.js';
+
+export const EXIT = { ok: 0, failure: 1, refused: 2, usage: 64, config: 78 } as const;
+
+/** Secrets never reach the log, whatever object a log line carries. */
+const REDACT = ['seed', '*.seed', 'creds', '*.creds', 'jwt', '*.jwt', 'nats_user_jwt', '*.nats_user_jwt', 'secret', '*.secret'];
+
+function makeLogger(level: string): Logger {
+  return pino({ name: 'holon-agent', level, redact: { paths: REDACT, censor: '[redacted]' } }, pino.destination({ dest: 1, sync: true }));
+}
+
+const nkeys: NkeyPort = {
+  createUserSeed: () => createNkeySeed('user'),
+  userPublicKey: (seed) => nkeyPublic(seed, 'user', 'agent NATS seed'),
+  formatCreds: (jwt, seed) => new TextDecoder().decode(fmtCreds(jwt, fromSeed(new TextEncoder().encode(seed)))),
+};
+
+function tpmPort(cfg: AgentConfig): TpmPort {
+  const attestor = new TpmAttestor({ stateDir: join(cfg.dataDir, AGENT_FILES.tpmDir), ...(cfg.tpm.tcti ? { tcti: cfg.tpm.tcti } : {}) });
+  return {
+    provision: () => attestor.provision(),
+    activateCredential: (idObject, encryptedSecret) => attestor.activateCredential(idObject, encryptedSecret),
+    quote: (sel, qualifyingData) => attestor.quote({ bank: sel.bank as PcrSelection['bank'], pcrs: sel.pcrs }, qualifyingData),
+  };
+}
+
+function exitFor(e: unknown): number {
+  if (e instanceof StopRequested) return EXIT.ok;
+  if (e instanceof AgentConfigError || e instanceof KeyFileError) return EXIT.config;
+  if (e instanceof BootstrapError || e instanceof CellRefusedError || e instanceof CellReplyError || e instanceof TpmUnavailableError) return EXIT.refused;
+  return EXIT.failure;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { config: { type: 'string' }, 'check-config': { type: 'boolean' } } }));
+  } catch (e) {
+    process.stderr.write(`holon-agent: ${(e as Error).message}\nusage: holon-agent --config <file> [--check-config]\n`);
+    return EXIT.usage;
+  }
+  const file = values.config;
+  if (file === undefined || file === '') {
+    process.stderr.write('holon-agent: --config <file> is required\nusage: holon-agent --config <file> [--check-config]\n');
+    return EXIT.usage;
+  }
+  let cfg: AgentConfig;
+  try {
+    let text: Buffer;
+    try {
+      text = await readFile(file);
+    } catch (e) {
+      throw new AgentConfigError(file, '$', `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    cfg = parseAgentConfig(text, file);
+  } catch (e) {
+    const err = e as AgentConfigError;
+    if (values['check-config'] === true) process.stderr.write(`${err.message}\n`);
+    else makeLogger('info').fatal({ code: err.code, file: err.file, path: err.path, reason: err.reason }, err.message);
+    return EXIT.config;
+  }
+  if (values['check-config'] === true) {
+    process.stdout.write(`${file}: ok\n`);
+    return EXIT.ok;
+  }
+
+  const log = makeLogger(cfg.logLevel);
+  const controller = new AbortController();
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'stopping');
+    controller.abort(new StopRequested(signal));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  const store = new FsKeyStore(cfg.dataDir);
+  try {
+    await runAgent(
+      cfg,
+      {
+        store,
+        nkeys,
+        bus: natsConnector({ servers: cfg.nats.servers, connectTimeoutMs: cfg.bootstrap.requestTimeoutMs }, log),
+        probes: createProbeManager({ dataDir: cfg.dataDir, labels: cfg.labels }),
+        tpm: cfg.tpm.mode === 'off' ? undefined : tpmPort(cfg),
+        clock: systemClock,
+        log,
+      },
+      controller.signal,
+    );
+    return EXIT.ok;
+  } catch (e) {
+    const code = exitFor(e);
+    if (code === EXIT.ok) {
+      log.info('stopped');
+      return code;
+    }
+    const fields = e instanceof Error && 'toJSON' in e ? (e as { toJSON(): Record<string, unknown> }).toJSON() : { err: e };
+    log.fatal({ ...fields, exit: code }, (e as Error).message);
+    return code;
+  }
+}
+
+// Exit explicitly: a TPM tool child or a timer left by a failed step must not keep a stopped daemon alive.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`holon-agent: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(EXIT.failure);
+  },
+);

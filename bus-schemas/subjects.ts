@@ -1,0 +1,133 @@
+/**
+ * The subject map: every NATS subject Holonet publishes on, built by a
+ * function that validates its id tokens, and the parsers the other side uses.
+ *
+ *   api.provision                 signed ProvisioningRequestV1 (request/reply)
+ *   api.bootstrap.hello           bootstrap step 1 (request/reply)
+ *   api.bootstrap.attest          bootstrap step 3 (request/reply)
+ *   cmd.<machine hkey1…>          work queue of one agent (CMD stream)
+ *   evt.<holon1…>.<event>         metering batches, heartbeats (EVT stream)
+ *   ledger.<holon1…|cell1…>       one append-only chain per owner (LEDGER stream)
+ *   holon.<holon1…>.>             everything a holon's NATS user may touch
+ *
+ * Ids are bech32m ([a-z0-9], no dots or wildcards), so a validated id is always
+ * exactly one subject token; anything else is refused before it reaches a
+ * subject, where a stray `.`, `*` or `>` would widen a permission.
+ */
+import { HolonError } from './errors.js';
+import { decodeId, type CellIdV1, type HolonIdV1, type IdKind, type PublicKeyIdV1 } from './ids.js';
+
+/** A subject or subject token that is not what it must be. */
+export class SubjectError extends HolonError {
+  static readonly CODE = 'HOLON_E_BAD_SUBJECT';
+  readonly subject: string;
+  readonly reason: string;
+  constructor(subject: string, reason: string) {
+    super(SubjectError.CODE, `subject "${subject.slice(0, 200)}": ${reason}`);
+    this.subject = subject.slice(0, 200);
+    this.reason = reason;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, subject: this.subject, reason: this.reason };
+  }
+}
+
+export const API_SUBJECTS = {
+  provision: 'api.provision',
+  bootstrapHello: 'api.bootstrap.hello',
+  bootstrapAttest: 'api.bootstrap.attest',
+  bootstrapStatus: 'api.bootstrap.status',
+  /** principal → cell: MachineApprovalV1 */
+  approve: 'api.machines.approve',
+  /** principal → cell: list machines (sealed query) */
+  machines: 'api.machines.list',
+} as const;
+
+/** Root tokens, also the subject filters of the streams (`cmd.>`, `evt.>`, `ledger.>`). */
+export const CMD_ROOT = 'cmd';
+export const EVT_ROOT = 'evt';
+export const LEDGER_ROOT = 'ledger';
+export const HOLON_ROOT = 'holon';
+export const API_ROOT = 'api';
+
+/** A plain token: lowercase word characters and dashes, 1–32 long. */
+const WORD_TOKEN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export const EVT_KINDS = ['metering', 'heartbeat', 'provisioned', 'job'] as const;
+export type EvtKind = (typeof EVT_KINDS)[number];
+
+function idToken(id: string, kinds: readonly IdKind[], what: string): string {
+  let kind: IdKind;
+  try {
+    kind = decodeId(id).kind;
+  } catch (e) {
+    throw new SubjectError(id, `${what} is not a valid id (${(e as HolonError & { reason?: string }).reason ?? 'invalid'})`);
+  }
+  if (!kinds.includes(kind)) throw new SubjectError(id, `${what} must be a ${kinds.map((k) => `${k} id`).join(' or ')}`);
+  return id;
+}
+
+function wordToken(token: string, what: string): string {
+  if (!WORD_TOKEN.test(token)) throw new SubjectError(token, `${what} must match ${WORD_TOKEN.source}`);
+  return token;
+}
+
+/** `api.<name…>`: request/reply endpoints served by a cell. */
+export function apiSubject(...tokens: string[]): string {
+  if (tokens.length === 0 || tokens.length > 4) throw new SubjectError(tokens.join('.'), 'api subject needs 1 to 4 tokens');
+  return [API_ROOT, ...tokens.map((t) => wordToken(t, 'api token'))].join('.');
+}
+
+/** `cmd.<machine-id>`: the work queue of one agent; the machine id is its hkey1… key id. */
+export function cmdSubject(machine: PublicKeyIdV1): string {
+  return `${CMD_ROOT}.${idToken(machine, ['key'], 'machine id')}`;
+}
+
+/** `evt.<holon-id>.<event>`, e.g. `evt.holon1….metering`. */
+export function evtSubject(holon: HolonIdV1, event: EvtKind): string {
+  return `${EVT_ROOT}.${idToken(holon, ['holon'], 'holon id')}.${wordToken(event, 'event kind')}`;
+}
+
+export type LedgerOwner = HolonIdV1 | CellIdV1;
+
+/** `ledger.<owner>`: the chain of one holon or one cell. */
+export function ledgerSubject(owner: LedgerOwner): string {
+  return `${LEDGER_ROOT}.${idToken(owner, ['holon', 'cell'], 'ledger owner')}`;
+}
+
+/** The owner named by a `ledger.<owner>` subject; throws SubjectError for anything else. */
+export function parseLedgerSubject(subject: string): LedgerOwner {
+  const dot = subject.indexOf('.');
+  if (dot < 0 || subject.slice(0, dot) !== LEDGER_ROOT) throw new SubjectError(subject, 'not a ledger.<owner> subject');
+  const owner = subject.slice(dot + 1);
+  if (owner.includes('.')) throw new SubjectError(subject, 'ledger subject has more than two tokens');
+  return idToken(owner, ['holon', 'cell'], 'ledger owner') as LedgerOwner;
+}
+
+/** `holon.<id>.<token…>`: a holon's own subject space. */
+export function holonSubject(holon: HolonIdV1, ...tokens: string[]): string {
+  if (tokens.length === 0 || tokens.length > 6) throw new SubjectError(tokens.join('.'), 'holon subject needs 1 to 6 tokens');
+  return [HOLON_ROOT, idToken(holon, ['holon'], 'holon id'), ...tokens.map((t) => wordToken(t, 'holon subject token'))].join('.');
+}
+
+/** `holon.<id>.>`: the pattern a holon's NATS user is confined to (DESIGN §4). */
+export function holonWildcard(holon: HolonIdV1): string {
+  return `${HOLON_ROOT}.${idToken(holon, ['holon'], 'holon id')}.>`;
+}
+
+/** The machine id named by a `cmd.<machine-id>` subject. */
+export function parseCmdSubject(subject: string): PublicKeyIdV1 {
+  const parts = subject.split('.');
+  if (parts.length !== 2 || parts[0] !== CMD_ROOT) throw new SubjectError(subject, 'not a cmd.<machine-id> subject');
+  return idToken(parts[1] as string, ['key'], 'machine id') as PublicKeyIdV1;
+}
+
+/** The holon id and event of an `evt.<holon-id>.<event>` subject. */
+export function parseEvtSubject(subject: string): { holon: HolonIdV1; event: string } {
+  const parts = subject.split('.');
+  if (parts.length !== 3 || parts[0] !== EVT_ROOT) throw new SubjectError(subject, 'not an evt.<holon-id>.<event> subject');
+  return {
+    holon: idToken(parts[1] as string, ['holon'], 'holon id') as HolonIdV1,
+    event: wordToken(parts[2] as string, 'event kind'),
+  };
+}

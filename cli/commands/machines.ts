@@ -1,0 +1,164 @@
+/**
+ * `holonctl machines`: ask the cell (api.machines.list, sealed by the
+ * principal key from the `holonctl init` data dir) for its machines and show
+ * them: state, software-only, EK trust, approval, refusal code and reason,
+ * since when. The reply is verified as sealed by the cell of the data dir.
+ * Also holds what `holonctl approve` shares with it: the principal, the cell
+ * and the bus target.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HolonError } from '../../bus-schemas/errors.js';
+import { convertId, encodeId, type CellIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
+import { signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
+import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
+import { CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
+import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import { MAX_MACHINES_PER_PAGE, MachineListRequestV1, MachineListV1, type MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
+import { EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import type { BusTarget, CellClient, CliPorts } from '../ports.js';
+
+const HELP = `holonctl machines — list the machines of a cell and where they stand
+
+usage: holonctl machines --server <url> [--server <url>…] [--creds <file>]
+                         [--dir <data dir>] [--json]
+
+  --server <url>   NATS server (repeat, or comma-separate)
+  --creds <file>   NATS .creds file
+  --dir <path>     the holonctl init data directory (default ./.holonet):
+                   the principal key signs the request, the cell certificate
+                   names the cell whose seal the answer must carry
+  --json           print one JSON document on stdout
+
+Columns: machine id, state (UNKNOWN CHALLENGED ATTESTED ENROLLED REFUSED),
+software-only, EK trust (certificate / allow-list), approval, the last
+refusal (code and reason), and since when the machine is in its state.`;
+
+/** The data dir does not hold what a principal command needs. */
+export class PrincipalDirError extends HolonError {
+  static readonly CODE = 'HOLON_E_PRINCIPAL_DIR';
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super(PrincipalDirError.CODE, `${path}: ${reason}`);
+    this.path = path;
+  }
+}
+
+export interface PrincipalContext {
+  principal: Signer;
+  principalKey: PublicKeyIdV1;
+  cellId: CellIdV1;
+  /** the key the cell's answers must be sealed by */
+  cellKey: PublicKeyIdV1;
+}
+
+/** The principal key and the cell certificate of a `holonctl init` data dir. */
+export async function loadPrincipalContext(dir: string): Promise<PrincipalContext> {
+  const keyPath = join(dir, 'keys/principal.key');
+  const certPath = join(dir, 'cell-certificate.json');
+  let principal: Signer;
+  try {
+    const f = JSON.parse(await readFile(keyPath, 'utf8')) as { type?: unknown; key_id?: unknown; seed?: unknown };
+    if (f.type !== 'holonet.ed25519-seed' || typeof f.seed !== 'string') throw new Error('not a holonet.ed25519-seed key file');
+    principal = signerFromSeed(new Uint8Array(Buffer.from(f.seed, 'base64url')));
+    if (encodeId('key', principal.publicKey) !== f.key_id) throw new Error('key_id does not match the seed');
+  } catch (e) {
+    throw new PrincipalDirError(keyPath, `cannot use the principal key (${e instanceof HolonError ? e.code : (e as Error).message})`);
+  }
+  const principalKey = encodeId('key', principal.publicKey);
+  let cert: CellCertificateV1;
+  try {
+    cert = CellCertificateV1.decode((await readFile(certPath, 'utf8')).trim());
+    CellCertificateV1.verify(cert, principalKey);
+  } catch (e) {
+    throw new PrincipalDirError(certPath, `not a cell certificate signed by ${principalKey} (${e instanceof HolonError ? e.message : (e as Error).message})`);
+  }
+  return { principal, principalKey, cellId: cert.cell_id, cellKey: convertId(cert.cell_id, 'key') };
+}
+
+export interface BusArgs {
+  target: BusTarget;
+  dir: string;
+}
+
+export const BUS_OPTIONS = { server: { type: 'string', multiple: true }, creds: { type: 'string' }, dir: { type: 'string' } } as const;
+
+export function busArgs(values: { server?: string[]; creds?: string; dir?: string }): BusArgs {
+  const servers = (values.server ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length === 0) throw new UsageError('--server <url> is required');
+  if (values.dir === '') throw new UsageError('--dir must not be empty');
+  return { target: { servers, ...(values.creds !== undefined ? { credsFile: values.creds } : {}) }, dir: resolve(values.dir ?? '.holonet') };
+}
+
+export async function openCell(ports: CliPorts, target: BusTarget): Promise<CellClient> {
+  if (ports.openCellClient === undefined) throw new UsageError('this holonctl build cannot reach a cell (no bus client)');
+  return ports.openCellClient(target);
+}
+
+export async function listMachines(client: CellClient, ctx: PrincipalContext, now: () => number = Date.now): Promise<{ rows: MachineRowV1[]; total: number }> {
+  const rows: MachineRowV1[] = [];
+  let total = 0;
+  for (let after: PublicKeyIdV1 | undefined; ; ) {
+    const request = MachineListRequestV1.seal(
+      { cell_id: ctx.cellId, ...(after !== undefined ? { after } : {}), limit: MAX_MACHINES_PER_PAGE, request_nonce: randomBytes(32).toString('base64url'), sent_at: timeAt(now()) },
+      ctx.principal,
+    );
+    const page = await client.request({ subject: API_SUBJECTS.machines, requestType: MachineListRequestV1, request, replyType: MachineListV1, responder: ctx.cellKey });
+    rows.push(...page.machines);
+    total = page.total;
+    const last = page.machines[page.machines.length - 1];
+    if (!page.more || last === undefined) break;
+    after = last.machine_id;
+  }
+  return { rows, total };
+}
+
+export function formatRows(rows: readonly MachineRowV1[]): string[] {
+  const cells = rows.map((r) => [
+    r.machine_id,
+    r.state,
+    r.software_only === null ? '-' : r.software_only ? 'yes' : 'no',
+    r.ek_trusted_by ?? '-',
+    r.approval ? `${r.approval.source}${r.approval.machine_class !== undefined ? `:${r.approval.machine_class}` : ''}` : '-',
+    r.refusal ? `${r.refusal.code}: ${r.refusal.reason}` : '-',
+    new Date(r.since).toISOString(),
+  ]);
+  const head = ['MACHINE', 'STATE', 'SOFTWARE-ONLY', 'EK TRUST', 'APPROVAL', 'REFUSAL', 'SINCE'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (i === 5 ? 0 : (c[i] as string).length))));
+  const line = (c: string[]): string => c.map((v, i) => (i === 5 || i === c.length - 1 ? v : v.padEnd(widths[i] as number))).join('  ');
+  // The refusal goes last-but-one and is not padded: reasons are long.
+  const order = (c: string[]): string[] => [c[0], c[1], c[2], c[3], c[4], c[6], c[5]] as string[];
+  return [line(order(head)), ...cells.map((c) => line(order(c)))];
+}
+
+async function runMachines(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { ...BUS_OPTIONS, json: { type: 'boolean' } } }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const a = busArgs(values);
+  const ctx = await loadPrincipalContext(a.dir);
+  const client = await openCell(ports, a.target);
+  try {
+    const { rows, total } = await listMachines(client, ctx);
+    if (values.json === true) writeLine(io.stdout, JSON.stringify({ cell_id: ctx.cellId, total, machines: rows }, null, 2));
+    else {
+      writeLine(io.stdout, `cell ${ctx.cellId}: ${total} machine${total === 1 ? '' : 's'}`);
+      if (rows.length > 0) for (const l of formatRows(rows)) writeLine(io.stdout, l);
+    }
+  } finally {
+    await client.close();
+  }
+  return EXIT_OK;
+}
+
+export const machinesCommand: Command = {
+  name: 'machines',
+  summary: 'list a cell’s machines: state, TPM trust, approval, refusals',
+  help: HELP,
+  run: runMachines,
+};

@@ -1,0 +1,253 @@
+/**
+ * `holonctl up`: the embedded local fleet. Initialise the data dir if it is
+ * not yet (`holonctl init`), start a local operator-mode nats-server with
+ * JetStream, declare the streams, start holon-orchestrator and holon-agent as
+ * children, enroll this machine — `up` holds the principal key, so it
+ * approves it exactly as `holonctl approve` does — print the fleet, and keep
+ * running until SIGINT/SIGTERM, which stops agent, orchestrator and
+ * nats-server in that order. A second `up` on the same dir reuses it all.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PolicyV1 } from '../../bus-schemas/v1/policy.js';
+import type { MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import type { CellClient, CliPorts } from '../ports.js';
+import { approveCommand } from './approve.js';
+import { initDataDir, InitExistsError, type InitPorts } from './init.js';
+import { formatRows, listMachines, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
+import { findLogLine, findNatsServerBinary, spawnLogged, startNatsServer, UpError, waitUntil, type Child } from './up-children.js';
+import { ensureCreds, ensureLocalPolicy, UP_FILES, writeDaemonConfigs, type UpPorts } from './up-files.js';
+
+export type { UpPorts } from './up-files.js';
+
+const HELP = `holonctl up — run a local cell with this machine enrolled
+
+usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--json]
+
+  --dir <path>    data directory (default ./.holonet); initialised with
+                  holonctl init when it is not yet
+  --tcti <tcti>   the TPM to attest with (default device:/dev/tpmrm0 when
+                  that device exists and is usable)
+  --no-tpm        attest software-only even if a TPM is present
+  --json          print one JSON document on stdout once enrolled
+
+Starts nats-server (needs \`apt-get install nats-server\`) on a free
+127.0.0.1 port with JetStream under <dir>/nats/store and init's operator-mode
+auth.conf, holon-orchestrator and holon-agent (logs in <dir>/logs/). Without
+a TPM the cell runs a LOCAL DEVELOPMENT policy (tpm: optional, sealed by the
+principal key, policy-local-dev.json) — never use it for a real cell. With a
+TPM it pre-approves this machine's EK (policy-local-tpm.json). This machine
+is approved with the principal key (as holonctl approve does) and enrolled
+once; a later up on the same dir reuses the enrollment. Runs until Ctrl-C or
+SIGTERM: stops the agent, the orchestrator, then nats-server; exit 0.`;
+
+const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const READY_MS = 60_000;
+const STOP_GRACE_MS = 15_000;
+
+interface UpArgs {
+  dir: string;
+  tcti: string | undefined;
+  noTpm: boolean;
+  json: boolean;
+}
+
+function parseUpArgs(args: string[]): UpArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' } } }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.dir === '') throw new UsageError('--dir must not be empty');
+  if (values.tcti !== undefined && values['no-tpm'] === true) throw new UsageError('--tcti and --no-tpm exclude each other');
+  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true };
+}
+
+/** The TPM to use, or why none: /dev/tpmrm0 when present and read-writable. */
+function chooseTpm(a: UpArgs): { tcti: string | undefined; why: string } {
+  if (a.noTpm) return { tcti: undefined, why: '--no-tpm' };
+  if (a.tcti !== undefined) return { tcti: a.tcti, why: '--tcti' };
+  if (!existsSync('/dev/tpmrm0')) return { tcti: undefined, why: 'no /dev/tpmrm0 on this machine' };
+  try {
+    accessSync('/dev/tpmrm0', constants.R_OK | constants.W_OK);
+    return { tcti: 'device:/dev/tpmrm0', why: '/dev/tpmrm0' };
+  } catch {
+    return { tcti: undefined, why: '/dev/tpmrm0 exists but this user cannot open it (add it to the tss group)' };
+  }
+}
+
+/** Captures a command's stdout (approve, machines) so up decides what to print. */
+function captureIo(io: CliIo): { io: CliIo; text: () => string } {
+  let buf = '';
+  const stdout = { write: (c: string | Uint8Array) => ((buf += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true) } as unknown as NodeJS.WritableStream;
+  return { io: { stdout, stderr: io.stderr, env: io.env }, text: () => buf };
+}
+
+function agentMachineId(agentDir: string): string | undefined {
+  try {
+    const k = JSON.parse(readFileSync(join(agentDir, 'machine.key'), 'utf8')) as { key_id?: string };
+    return k.key_id;
+  } catch {
+    return undefined;
+  }
+}
+
+function agentState(agentDir: string): { state?: string; refusal?: { code?: string; reason?: string } } {
+  try {
+    return JSON.parse(readFileSync(join(agentDir, 'state.json'), 'utf8')) as { state?: string };
+  } catch {
+    return {};
+  }
+}
+
+async function rowOf(client: CellClient, ctx: PrincipalContext, machineId: string): Promise<{ row: MachineRowV1 | undefined; rows: MachineRowV1[] }> {
+  const { rows } = await listMachines(client, ctx);
+  return { row: rows.find((r) => r.machine_id === machineId), rows };
+}
+
+/** Resolves with the signal that asked up to stop, or the child that died. */
+function stopRequested(children: readonly Child[]): { wait: Promise<string>; dispose: () => void } {
+  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<string>((res) => (onSignal = (s) => res(s)));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const died = children.map((c) => c.exited.then((e) => `${c.name} exited (${e.signal ?? `code ${String(e.code)}`}); see ${c.logFile}`));
+  return {
+    wait: Promise.race([signalled, ...died]),
+    dispose: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
+async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Partial<UpPorts>): Promise<number> {
+  const a = parseUpArgs(args);
+  const { mintCellUser, declareStreams } = ports;
+  if (mintCellUser === undefined || declareStreams === undefined) throw new UpError('setup', 'this holonctl build cannot run a local cell (no NATS credential or stream port)');
+  const say = (line: string): void => writeLine(io.stderr, `holonctl up: ${line}`);
+  const natsBin = findNatsServerBinary(io.env);
+
+  try {
+    const r = await initDataDir({ dir: a.dir, cellName: undefined, tpm: 'required', json: false }, ports);
+    say(`initialised ${r.dir} (cell ${r.cell_id}, principal key ${r.principal_key})`);
+  } catch (e) {
+    if (!(e instanceof InitExistsError)) throw e;
+    say(`using ${a.dir}`);
+  }
+  const ctx = await loadPrincipalContext(a.dir);
+  for (const d of [UP_FILES.logs, 'up', UP_FILES.agentDir]) mkdirSync(join(a.dir, d), { recursive: true, mode: 0o700 });
+  const seeds = { account: readFileSync(join(a.dir, 'nats/account.nk'), 'utf8').trim(), accountSigning: readFileSync(join(a.dir, 'nats/account-signing.nk'), 'utf8').trim() };
+  const orchestratorCreds = await ensureCreds(a.dir, UP_FILES.orchestratorCreds, () => mintCellUser(seeds, 'holon-orchestrator'), ports);
+  const adminCreds = await ensureCreds(a.dir, UP_FILES.adminCreds, () => mintCellUser(seeds, 'holonctl'), ports);
+
+  const tpm = chooseTpm(a);
+  let ekSha256: string | undefined;
+  if (tpm.tcti !== undefined) {
+    if (ports.readEk === undefined) throw new UpError('tpm', 'this holonctl build cannot read a TPM');
+    ekSha256 = (await ports.readEk(tpm.tcti, join(a.dir, UP_FILES.agentDir, 'tpm'))).ekSha256.replace(/^sha256:/, '');
+    say(`using the TPM at ${tpm.tcti}; its EK sha256:${ekSha256} is pre-approved by the local policy`);
+  }
+  const policyFile = await ensureLocalPolicy(a.dir, ctx, ekSha256);
+  const policy = PolicyV1.decode(readFileSync(policyFile, 'utf8').trim());
+  if (ekSha256 === undefined) say(`no TPM (${tpm.why}): using a LOCAL DEVELOPMENT policy that allows software-only machines (tpm: optional, signed by the principal key): ${policyFile}`);
+
+  const children: Child[] = [];
+  const stopAll = async (): Promise<boolean> => {
+    let clean = true;
+    for (const c of [...children].reverse()) {
+      const e = await c.stop(STOP_GRACE_MS);
+      clean &&= e.code === 0;
+      say(`${c.name} stopped (${e.signal ?? `exit ${String(e.code)}`})`);
+    }
+    return clean;
+  };
+  const killOnExit = (): void => {
+    for (const c of children) if (c.running()) process.kill(c.pid, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  let client: CellClient | undefined;
+  try {
+    const logs = join(a.dir, UP_FILES.logs);
+    const nats = await startNatsServer({ bin: natsBin, configFile: join(a.dir, 'nats/auth.conf'), storeDir: join(a.dir, UP_FILES.natsStore), portsDir: join(a.dir, 'nats'), logFile: join(logs, 'nats-server.log'), readyMs: READY_MS });
+    children.push(nats.child);
+    say(`nats-server ready on ${nats.url} (pid ${nats.child.pid}, JetStream in ${join(a.dir, UP_FILES.natsStore)})`);
+    const target = { servers: [nats.url], credsFile: adminCreds };
+    await declareStreams(target);
+
+    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti });
+    const orchLog = join(logs, 'orchestrator.log');
+    const orchFrom = existsSync(orchLog) ? statSync(orchLog).size : 0;
+    const orch = spawnLogged('holon-orchestrator', process.execPath, [join(DIST, 'orchestrator/main.js'), '--config', cfg.orchestrator], orchLog);
+    children.push(orch);
+    await waitUntil('orchestrator', children, () => findLogLine(orchLog, orchFrom, 'holon-orchestrator ready'), READY_MS);
+    say(`orchestrator ready (pid ${orch.pid}, log ${orchLog})`);
+
+    const agentDir = join(a.dir, UP_FILES.agentDir);
+    const agentLog = join(logs, 'agent.log');
+    const agentFrom = existsSync(agentLog) ? statSync(agentLog).size : 0;
+    const agent = spawnLogged('holon-agent', process.execPath, [join(DIST, 'agent/main.js'), '--config', cfg.agent], agentLog);
+    children.push(agent);
+    const machineId = await waitUntil('agent', children, () => agentMachineId(agentDir), READY_MS);
+    client = await openCell(ports, target);
+    const cell = client;
+    const attested = await waitUntil('agent attestation', children, async () => {
+      const s = agentState(agentDir);
+      if (s.state === 'REFUSED') throw new UpError('agent attestation', `refused: ${s.refusal?.code ?? ''} ${s.refusal?.reason ?? ''}`);
+      const { row } = await rowOf(cell, ctx, machineId);
+      if (row?.state === 'REFUSED') throw new UpError('agent attestation', `the cell refused ${machineId}: ${row.refusal?.code ?? ''} ${row.refusal?.reason ?? ''}`);
+      return row?.state === 'ATTESTED' || row?.state === 'ENROLLED' ? row : undefined;
+    }, READY_MS);
+    say(`agent attested: ${machineId} (${attested.software_only === true ? 'software-only' : 'TPM'})`);
+    if (attested.state === 'ATTESTED') {
+      const cap = captureIo(io);
+      const code = await approveCommand.run([machineId, '--server', nats.url, '--creds', adminCreds, '--dir', a.dir, '--json'], cap.io, ports);
+      if (code !== EXIT_OK) throw new UpError('approve', `holonctl approve exited ${code}`);
+      say(`approved ${machineId} with the principal key`);
+    }
+    const { rows } = await waitUntil('enrollment', children, async () => {
+      const r = await rowOf(cell, ctx, machineId);
+      // The state file may say ENROLLED from an earlier run: wait for this agent process to be running.
+      return r.row?.state === 'ENROLLED' && agentState(agentDir).state === 'ENROLLED' && findLogLine(agentLog, agentFrom, 'holon-agent running') !== undefined ? r : undefined;
+    }, READY_MS);
+    say(`enrolled: ${machineId}`);
+
+    const pids = Object.fromEntries(children.map((c) => [c.name, c.pid]));
+    if (a.json) {
+      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: adminCreds, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
+    } else {
+      writeLine(io.stdout, `cell ${ctx.cellId}: ${rows.length} machine${rows.length === 1 ? '' : 's'}`);
+      for (const l of formatRows(rows)) writeLine(io.stdout, l);
+      say(`running; try: node dist/cli/main.js machines --server ${nats.url} --creds ${adminCreds} --dir ${a.dir}`);
+      say('Ctrl-C stops the agent, the orchestrator and nats-server');
+    }
+    await client.close();
+    client = undefined;
+
+    const stop = stopRequested(children);
+    const why = await stop.wait;
+    stop.dispose();
+    const signalled = why === 'SIGINT' || why === 'SIGTERM';
+    say(signalled ? `${why}: stopping` : `${why}: stopping the rest`);
+    const clean = await stopAll();
+    return signalled && clean ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    await client?.close().catch(() => undefined);
+    await stopAll();
+    throw e;
+  } finally {
+    process.removeListener('exit', killOnExit);
+  }
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'run a local cell (nats-server, orchestrator, agent) with this machine enrolled',
+  help: HELP,
+  // runCli passes CliPorts & InitPorts & UpPorts (cli/run.ts); Command's method type is bivariant.
+  run: runUp,
+};

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * holonctl composition root: the only cli/ file that imports adapters. It
+ * wires the command ports to NATS and hands control to the dispatcher.
+ */
+import { pino } from 'pino';
+import { connectBus } from '../adapters/nats/connect.js';
+import {
+  bootstrapGrant,
+  createNkeySeed,
+  encodeCellAccountJwt,
+  encodeOperatorJwt,
+  encodeSystemAccountJwt,
+  mintUser,
+  nkeyPublic,
+  renderServerAuthConfig,
+  writeFileExclusive,
+} from '../adapters/nats/credentials.js';
+import { declareStreams } from '../adapters/nats/declare.js';
+import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
+import { requestSigned } from '../adapters/nats/request-reply.js';
+import { TpmAttestor } from '../adapters/tpm/index.js';
+import { holonetStreams } from '../bus-schemas/streams.js';
+import { ekHash, parseTpm2bPublic } from '../bus-schemas/tpm/index.js';
+import type { CliIo } from './command.js';
+import type { InitPorts } from './commands/init.js';
+import type { UpPorts } from './commands/up.js';
+import type { BusTarget, CellClient, CliPorts, LedgerSource } from './ports.js';
+import { runCli } from './run.js';
+
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+
+// Operator tools print results on stdout; the bus only speaks up on stderr when something is wrong.
+const logger = pino({ name: 'holonctl', level: process.env.HOLONET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+
+/** One short-lived, non-reconnecting bus connection for a command. */
+function connectTarget(target: BusTarget): ReturnType<typeof connectBus> {
+  return connectBus({
+    servers: target.servers,
+    name: 'holonctl',
+    reconnect: false,
+    logger,
+    ...(target.credsFile !== undefined ? { credsFile: target.credsFile } : {}),
+  });
+}
+
+const ports: CliPorts & InitPorts & UpPorts = {
+  async openLedgerSource(target: BusTarget): Promise<LedgerSource> {
+    const conn = await connectTarget(target);
+    return {
+      replay: (opts) => openLedgerReplay(conn, opts.since === undefined ? {} : { since: opts.since }),
+      close: () => conn.close(),
+    };
+  },
+  async openCellClient(target: BusTarget): Promise<CellClient> {
+    const conn = await connectTarget(target);
+    return {
+      request: (opts) => requestSigned(conn, opts),
+      close: () => conn.close(),
+    };
+  },
+  natsTrust: {
+    createSeed: createNkeySeed,
+    publicKey: (seed, kind) => nkeyPublic(seed, kind),
+    operatorJwt: encodeOperatorJwt,
+    systemAccountJwt: encodeSystemAccountJwt,
+    cellAccountJwt: encodeCellAccountJwt,
+    bootstrapCreds: async (seeds) => (await mintUser(seeds, bootstrapGrant())).creds,
+    serverAuthConfig: renderServerAuthConfig,
+  },
+  writeFileExclusive,
+  // holonctl up: the local cell's own NATS users (everything in the cell account), its streams, its TPM.
+  mintCellUser: async (seeds, name) => (await mintUser(seeds, { name, publish: ['>'], subscribe: ['>'] })).creds,
+  async declareStreams(target) {
+    const conn = await connectBus({ servers: target.servers, name: 'holonctl up', reconnect: false, logger, credsFile: target.credsFile });
+    try {
+      await declareStreams(conn, holonetStreams());
+    } finally {
+      await conn.close();
+    }
+  },
+  async readEk(tcti, stateDir) {
+    const id = await new TpmAttestor({ stateDir, tcti }).provision();
+    return { ekSha256: ekHash(parseTpm2bPublic(id.ekPublic)) };
+  },
+};
+
+process.exitCode = await runCli(process.argv.slice(2), io, ports);

@@ -1,0 +1,40 @@
+/**
+ * What holonctl commands need from the world, declared beside their users.
+ * cli/main.ts implements these with adapters/nats; tests may pass fakes.
+ */
+import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
+import type { LedgerRecord } from '../bus-schemas/ledger/verify-ledger.js';
+import type { WireType } from '../bus-schemas/wire.js';
+
+export type LedgerReplayStart = { seq: number } | { time: Date };
+
+export interface LedgerReplaySession {
+  /** Messages the replay will deliver. */
+  pending: number;
+  /** Stream's last sequence when the replay began. */
+  lastSeq: number;
+  records: AsyncIterable<LedgerRecord>;
+}
+
+export interface LedgerSource {
+  replay(opts: { since?: LedgerReplayStart }): Promise<LedgerReplaySession>;
+  close(): Promise<void>;
+}
+
+export interface BusTarget {
+  servers: string[];
+  credsFile?: string;
+}
+
+/** Signed request/reply with a cell (holonctl machines, approve). */
+export interface CellClient {
+  /** Send a sealed request; the verified reply, or a thrown RefusedError carrying the cell's signed refusal. */
+  request<Q, R>(opts: { subject: string; requestType: WireType<Q>; request: Q; replyType: WireType<R>; responder?: PublicKeyIdV1; timeoutMs?: number }): Promise<R>;
+  close(): Promise<void>;
+}
+
+export interface CliPorts {
+  openLedgerSource(target: BusTarget): Promise<LedgerSource>;
+  /** Optional so fakes for other commands need not provide it; cli/main.ts does. */
+  openCellClient?(target: BusTarget): Promise<CellClient>;
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+/**
+ * holon-orchestrator composition root: `holon-orchestrator --config <file>
+ * [--check-config] [--rebuild]`. The only orchestrator/ file that imports
+ * adapters: NATS (bus, ledger writer and replay, credentials) and SQLite.
+ *
+ * Start: config → cell material → bus → streams → projection (rebuilt from
+ * the ledger when the database is new, or with --rebuild) → outbox flush and
+ * due enrollments → serve. SIGTERM/SIGINT: stop serving, drain in-flight
+ * requests, close the bus and the database, exit 0. Exit 78 on any
+ * configuration problem (docs/deploy.md).
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { connectBus, type BusConnection } from '../adapters/nats/connect.js';
+import { holonGrant, mintUserJwt } from '../adapters/nats/credentials.js';
+import { declareStreams } from '../adapters/nats/declare.js';
+import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
+import { LedgerWriter, type PreparedAppend } from '../adapters/nats/ledger-writer.js';
+import { serve, type Service } from '../adapters/nats/request-reply.js';
+import { SqliteMachineStore } from '../adapters/sqlite/machine-store.js';
+import { systemClock } from '../bus-schemas/clock.js';
+import type { CasDigest } from '../bus-schemas/digest.js';
+import { holonetStreams } from '../bus-schemas/streams.js';
+import { API_SUBJECTS, type LedgerOwner } from '../bus-schemas/subjects.js';
+import { BootstrapAttestV1 } from '../bus-schemas/v1/bootstrap-attest.js';
+import { BootstrapChallengeV1 } from '../bus-schemas/v1/bootstrap-challenge.js';
+import { BootstrapHelloV1 } from '../bus-schemas/v1/bootstrap-hello.js';
+import { BootstrapStatusRequestV1 } from '../bus-schemas/v1/bootstrap-status-request.js';
+import { BootstrapStatusV1 } from '../bus-schemas/v1/bootstrap-status.js';
+import { LedgerEntryV1 } from '../bus-schemas/v1/ledger-entry.js';
+import { MachineApprovalV1 } from '../bus-schemas/v1/machine-approval.js';
+import { timeAt } from '../bus-schemas/v1/time-envelope.js';
+import { BootstrapService, type MachineLedger } from './bootstrap-service.js';
+import { loadCellMaterial, type CellMaterial } from './cell-material.js';
+import { ConfigError, EXIT_CONFIG, loadOrchestratorConfig, type OrchestratorConfig } from './config.js';
+import type { CredentialMinter } from './enrollment.js';
+import { rebuildFromLedger } from './ledger-rebuild.js';
+import { MachineListRequestV1, MachineListV1 } from '../bus-schemas/v1/machine-list.js';
+import type { MachineRecord } from './machine-registry.js';
+import type { MachineStore } from './machine-store.js';
+
+const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]';
+
+/** The ledger port over LedgerWriter's prepare/commit; the outbox text is the prepared entry, re-committable after a crash. */
+function machineLedger(writer: LedgerWriter): MachineLedger {
+  return {
+    async prepare(owner, kind, body, at) {
+      const p = await writer.prepare(owner, kind, body, { at: timeAt(at) });
+      const text = JSON.stringify({
+        owner: p.owner,
+        kind: p.sealed.entry.kind,
+        subject: p.subject,
+        bytes: Buffer.from(p.sealed.bytes).toString('base64url'),
+        digest: p.sealed.digest,
+        expect: p.expectLastSubjectSeq,
+        ...(p.expectLastSeq !== undefined ? { expectLast: p.expectLastSeq } : {}),
+      });
+      return { id: p.sealed.digest, text };
+    },
+    async commit(entry) {
+      const j = JSON.parse(entry.text) as { owner: LedgerOwner; subject: string; bytes: string; digest: CasDigest; expect: number; expectLast?: number };
+      const bytes = new Uint8Array(Buffer.from(j.bytes, 'base64url'));
+      const prepared: PreparedAppend = {
+        owner: j.owner,
+        subject: j.subject,
+        sealed: { entry: LedgerEntryV1.decode(bytes), bytes, digest: j.digest },
+        expectLastSubjectSeq: j.expect,
+        ...(j.expectLast !== undefined ? { expectLastSeq: j.expectLast } : {}),
+      };
+      await writer.commit(prepared);
+    },
+  };
+}
+
+/** User JWTs for agents' own nkeys, signed with the cell account's signing key (adapters/nats/credentials). */
+function credentialMinter(cell: CellMaterial): CredentialMinter {
+  const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
+  return {
+    async mintHostUser({ userKey, grant, expiresAt }) {
+      const extraPub = grant.publish.filter((s) => !s.startsWith('holon.'));
+      const extraSub = grant.subscribe.filter((s) => !s.startsWith('holon.') && !s.startsWith(`${grant.inboxPrefix}.`));
+      return mintUserJwt(seeds, holonGrant(grant.name, { publish: extraPub, subscribe: extraSub, expiresAt }), userKey);
+    },
+  };
+}
+
+/**
+ * Fault injection for the crash tests only: with HOLONET_TEST_CRASH_AFTER=<LEDGER KIND>
+ * the process SIGKILLs itself right after the store committed the step that
+ * carries that entry — persisted, not yet published, not answered.
+ */
+function withCrashPoint(store: MachineStore, kind: string | undefined, log: Logger): MachineStore {
+  if (kind === undefined || kind === '') return store;
+  log.warn({ kind }, 'HOLONET_TEST_CRASH_AFTER is set: this process will kill itself (test fault injection)');
+  const commit = store.commit.bind(store);
+  store.commit = (step) => {
+    commit(step);
+    if (step.outbox !== undefined && step.outbox.text.includes(`"kind":"${kind}"`)) process.kill(process.pid, 'SIGKILL');
+  };
+  return store;
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`holon-orchestrator: ${message}\n`);
+  process.exit(code);
+}
+
+async function rebuild(conn: BusConnection, store: MachineStore, cell: CellMaterial, log: Logger): Promise<void> {
+  const replay = await openLedgerReplay(conn, {});
+  const report = await rebuildFromLedger(store, replay.records, { cellKey: cell.cellKey });
+  log.info({ ...report }, 'projection rebuilt from the ledger');
+}
+
+async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild: boolean }): Promise<void> {
+  const log = pino({ name: 'holon-orchestrator', level: cfg.logLevel, redact: ['seed', '*.seed', 'secret', '*.secret', 'jwt', '*.jwt'] });
+  if (!cell.principalPinned) log.warn({ principal: cell.principalKey }, 'principal_key not set in the config: using the one named by the cell certificate');
+  const conn = await connectBus({
+    servers: cfg.nats.servers,
+    name: `holon-orchestrator ${cell.cellId}`,
+    logger: log.child({ component: 'bus(nats)' }),
+    ...(cfg.nats.creds !== undefined ? { credsFile: cfg.nats.creds } : {}),
+  });
+  await declareStreams(conn, holonetStreams());
+  const fresh = !existsSync(cfg.database);
+  const store = withCrashPoint(new SqliteMachineStore<MachineRecord>(cfg.database), process.env.HOLONET_TEST_CRASH_AFTER, log);
+  if (fresh || opts.rebuild) await rebuild(conn, store, cell, log);
+  const writer = new LedgerWriter(conn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
+  const service = new BootstrapService({
+    store,
+    ledger: machineLedger(writer),
+    minter: credentialMinter(cell),
+    cell,
+    config: cfg,
+    clock: systemClock,
+    logger: log.child({ component: 'bootstrap' }),
+  });
+  await service.start();
+
+  const common = { signer: cell.signer, clock: systemClock, logger: log };
+  const services: Service[] = [
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapHello, requestType: BootstrapHelloV1, replyType: BootstrapChallengeV1, handler: (q) => service.hello(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapAttest, requestType: BootstrapAttestV1, replyType: BootstrapStatusV1, handler: (q) => service.attest(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapStatus, requestType: BootstrapStatusRequestV1, replyType: BootstrapStatusV1, handler: (q) => service.status(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.approve, requestType: MachineApprovalV1, replyType: MachineListV1, handler: (q) => service.approve(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.machines, requestType: MachineListRequestV1, replyType: MachineListV1, handler: (q) => service.list(q) }),
+  ];
+  const sweeper = setInterval(() => {
+    try {
+      service.sweep();
+    } catch (e) {
+      log.error({ err: e }, 'session sweep failed');
+    }
+  }, 10_000);
+  sweeper.unref();
+  log.info({ cell: cell.cellId, principal: cell.principalKey, database: cfg.database, machines: store.countMachines() }, 'holon-orchestrator ready');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: no new requests, draining in-flight ones');
+    clearInterval(sweeper);
+    await Promise.all(services.map((s) => s.stop({ graceMs: 10_000 })));
+    await conn.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
+    store.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { config: { type: 'string' }, 'check-config': { type: 'boolean' }, rebuild: { type: 'boolean' } } }));
+  } catch (e) {
+    fail(`${(e as Error).message}\n${USAGE}`, 2);
+  }
+  if (values.config === undefined) fail(`--config <file> is required\n${USAGE}`, 2);
+  let cfg: OrchestratorConfig;
+  let cell: CellMaterial;
+  try {
+    cfg = loadOrchestratorConfig(values.config);
+    cell = loadCellMaterial(cfg, Date.now());
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, EXIT_CONFIG);
+    throw e;
+  }
+  if (values['check-config'] === true) {
+    process.stderr.write(`holon-orchestrator: config ${cfg.file}: ok (cell ${cell.cellId})\n`);
+    process.exit(0);
+  }
+  await run(cfg, cell, { rebuild: values.rebuild === true });
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`holon-orchestrator: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
