@@ -4,6 +4,8 @@
  * credentials, heartbeats, and a clean stop when `signal` aborts.
  */
 import type { Logger } from 'pino';
+import type { IsolationPort } from '../bus-schemas/units/port.js';
+import { UnitManager, type TenantEnvPort } from './unit-manager.js';
 import type { Clock } from '../bus-schemas/clock.js';
 import { BootstrapClient } from './bootstrap-client.js';
 import { inboxPrefixFor, type AgentBus, type BusConnector } from './bus-port.js';
@@ -22,6 +24,11 @@ export interface AgentPorts {
   tpm: TpmPort | undefined;
   clock: Clock;
   log: Logger;
+  /** the isolation adapter; absent = this agent takes no unit commands */
+  isolation?: IsolationPort;
+  secrets?: TenantEnvPort;
+  /** test fault injection (HOLONET_TEST_UNIT_CRASH_AFTER): SIGKILL after persisting this unit step */
+  unitCrashAfter?: string;
 }
 
 /** Why the agent stopped on request (SIGTERM / SIGINT): not a failure. */
@@ -89,12 +96,31 @@ export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: Abor
     clock: ports.clock,
     log: log.child({ component: 'heartbeat' }),
   });
+  const units =
+    ports.isolation === undefined
+      ? undefined
+      : new UnitManager({
+          bus,
+          isolation: ports.isolation,
+          secrets: ports.secrets,
+          store: ports.store,
+          nkeys: ports.nkeys,
+          machine: { machineId: machine.machineId, signer: machine.signer },
+          hostHolon: enrollment.holonId,
+          cellId: enrollment.cellCertificate.cell_id,
+          clock: ports.clock,
+          log: log.child({ component: 'units' }),
+          requestTimeoutMs: cfg.bootstrap.requestTimeoutMs,
+          ...(ports.unitCrashAfter !== undefined ? { crashAfter: ports.unitCrashAfter } : {}),
+        });
   try {
     heartbeat.start();
-    log.info({ holon_id: enrollment.holonId }, 'holon-agent running');
+    await units?.start();
+    log.info({ holon_id: enrollment.holonId, isolation: ports.isolation?.kind ?? 'none' }, 'holon-agent running');
     onRunning?.({ enrollment, heartbeat });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   } finally {
+    await units?.stop();
     heartbeat.stop();
     await bus.close();
     log.info({ heartbeats: heartbeat.sent }, 'stopped');

@@ -14,9 +14,19 @@ export interface AgentBus {
   /** Request/reply; rejects with BusUnavailableError on timeout, no responders or a closed connection. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   publish(subject: string, data: Uint8Array): void;
+  /** Core subscription; `respond` publishes to the message's reply subject (false when it has none). */
+  subscribe(subject: string, onMessage: (m: BusMessage) => void): { unsubscribe(): void };
   flush(): Promise<void>;
   /** Drain and close. */
   close(): Promise<void>;
+}
+
+export interface BusMessage {
+  subject: string;
+  data: Uint8Array;
+  /** JetStream delivery metadata, when the message came from a push consumer */
+  redelivered: boolean;
+  respond(data: Uint8Array): boolean;
 }
 
 export interface BusConnectOptions {

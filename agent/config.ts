@@ -15,7 +15,8 @@ import { AgentConfigError } from './agent-error.js';
 export const TPM_POLICIES = ['auto', 'required', 'off'] as const;
 export type TpmPolicy = (typeof TPM_POLICIES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const ISOLATIONS = ['linux', 'bastille'] as const;
+/** `noop`: units exist only in the agent's memory (control-plane benchmarks and tests; never for real work). */
+export const ISOLATIONS = ['linux', 'bastille', 'noop'] as const;
 
 const MAX_CONFIG_BYTES = 64 * 1024;
 
@@ -74,6 +75,19 @@ export const AgentConfigSchema = object({
     }),
   ),
   labels: optional(LabelsSchema),
+  /** FreeBSD: the Bastille release units are created from, and the VNET interface of egress units. */
+  bastille: optional(object({ release: string({ min: 1, max: 64, pattern: /^[0-9]+\.[0-9]+-[A-Z0-9-]+$/, format: 'a release like 14.2-RELEASE' }), interface: optional(string({ min: 1, max: 15, pattern: /^[a-z0-9]+$/ })) })),
+  /** Tenant secrets (hive onboarding): where each tenant's bucket comes from; absent = no secrets. */
+  secrets: optional(
+    object({
+      store: enumeration(['directory', 'vaultwarden'] as const),
+      /** directory store: the root holding one bucket per tenant */
+      root: optional(absolutePath('the secret store root directory')),
+      /** vaultwarden store: the 0600 file holding the bw session (the bootstrap credential; it never enters a unit) */
+      session_file: optional(absolutePath('the bw session file')),
+      bw_path: optional(absolutePath('the bw executable')),
+    }),
+  ),
   heartbeat_interval_ms: optional(integer({ min: 100, max: 3_600_000 })),
   admission_difficulty: optional(integer({ min: 0, max: 28 })),
   bootstrap: optional(
@@ -96,6 +110,8 @@ export interface AgentConfig {
   isolation: (typeof ISOLATIONS)[number];
   tpm: { mode: TpmPolicy; tcti: string | undefined };
   labels: Record<string, string>;
+  bastille: { release: string; interface: string | undefined } | undefined;
+  secrets: { store: 'directory'; root: string } | { store: 'vaultwarden'; sessionFile: string; bwPath: string | undefined } | undefined;
   heartbeatIntervalMs: number;
   admissionDifficulty: number;
   bootstrap: { requestTimeoutMs: number; pollInitialMs: number; pollMaxMs: number };
@@ -125,6 +141,17 @@ export function parseAgentConfig(text: string | Uint8Array, file: string): Agent
   const pollInitialMs = b.poll_initial_ms ?? CONFIG_DEFAULTS.pollInitialMs;
   const pollMaxMs = b.poll_max_ms ?? Math.max(CONFIG_DEFAULTS.pollMaxMs, pollInitialMs);
   if (pollMaxMs < pollInitialMs) throw new AgentConfigError(file, '$.bootstrap.poll_max_ms', `must be at least poll_initial_ms (${pollInitialMs})`);
+  if ((raw.isolation ?? CONFIG_DEFAULTS.isolation) === 'bastille' && raw.bastille === undefined) {
+    throw new AgentConfigError(file, '$.bastille', 'required with isolation "bastille" (give at least the release, e.g. {"release": "14.2-RELEASE"})');
+  }
+  let secrets: AgentConfig['secrets'];
+  if (raw.secrets?.store === 'directory') {
+    if (raw.secrets.root === undefined) throw new AgentConfigError(file, '$.secrets.root', 'required for the directory store');
+    secrets = { store: 'directory', root: raw.secrets.root };
+  } else if (raw.secrets?.store === 'vaultwarden') {
+    if (raw.secrets.session_file === undefined) throw new AgentConfigError(file, '$.secrets.session_file', 'required for the vaultwarden store');
+    secrets = { store: 'vaultwarden', sessionFile: raw.secrets.session_file, bwPath: raw.secrets.bw_path };
+  }
   return {
     file,
     dataDir: raw.data_dir,
@@ -134,6 +161,8 @@ export function parseAgentConfig(text: string | Uint8Array, file: string): Agent
     isolation: raw.isolation ?? CONFIG_DEFAULTS.isolation,
     tpm: { mode: raw.tpm?.mode ?? CONFIG_DEFAULTS.tpm, tcti: raw.tpm?.tcti },
     labels: raw.labels ?? {},
+    secrets,
+    bastille: raw.bastille !== undefined ? { release: raw.bastille.release, interface: raw.bastille.interface } : undefined,
     heartbeatIntervalMs: raw.heartbeat_interval_ms ?? CONFIG_DEFAULTS.heartbeatIntervalMs,
     admissionDifficulty: raw.admission_difficulty ?? CONFIG_DEFAULTS.admissionDifficulty,
     bootstrap: { requestTimeoutMs: b.request_timeout_ms ?? CONFIG_DEFAULTS.requestTimeoutMs, pollInitialMs, pollMaxMs },

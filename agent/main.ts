@@ -22,6 +22,12 @@ import { fromSeed } from '@nats-io/nkeys';
 import { pino, type Logger } from 'pino';
 import { createNkeySeed, nkeyPublic } from '../adapters/nats/credentials.js';
 import { createProbeManager } from '../adapters/probes/index.js';
+import { createBastilleIsolation } from '../adapters/isolation/bastille/index.js';
+import { createLinuxIsolation } from '../adapters/isolation/linux/index.js';
+import { createNoopIsolation } from '../adapters/isolation/noop/index.js';
+import { createDirectorySecretStore, createVaultwardenSecretStore, renderDotEnv, type SecretStore } from '../adapters/secrets/index.js';
+import type { IsolationPort } from '../bus-schemas/units/port.js';
+import type { TenantEnvPort } from './unit-manager.js';
 import { TpmAttestor } from '../adapters/tpm/index.js';
 import { BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import { systemClock } from '../bus-schemas/clock.js';
@@ -50,6 +56,33 @@ const nkeys: NkeyPort = {
   userPublicKey: (seed) => nkeyPublic(seed, 'user', 'agent NATS seed'),
   formatCreds: (jwt, seed) => new TextDecoder().decode(fmtCreds(jwt, fromSeed(new TextEncoder().encode(seed)))),
 };
+
+/** The isolation adapter, chosen once from the validated config. */
+function isolationPort(cfg: AgentConfig, log: Logger): IsolationPort {
+  switch (cfg.isolation) {
+    case 'linux':
+      return createLinuxIsolation({ stateDir: join(cfg.dataDir, 'isolation'), log: log.child({ component: 'isolation(linux)' }) });
+    case 'bastille':
+      return createBastilleIsolation({ release: cfg.bastille?.release ?? '', ...(cfg.bastille?.interface !== undefined ? { interface: cfg.bastille.interface } : {}) });
+    case 'noop':
+      log.warn('isolation "noop": units are not isolated at all (benchmarks and tests only)');
+      return createNoopIsolation();
+  }
+}
+
+/** Tenant secrets rendered as the unit's .env; the store's own credential stays here. */
+function tenantEnvPort(cfg: AgentConfig): TenantEnvPort | undefined {
+  const s = cfg.secrets;
+  if (s === undefined) return undefined;
+  const store: SecretStore =
+    s.store === 'directory' ? createDirectorySecretStore({ root: s.root }) : createVaultwardenSecretStore({ sessionFile: s.sessionFile, ...(s.bwPath !== undefined ? { bwPath: s.bwPath } : {}) });
+  return {
+    async resolveEnv(tenant) {
+      const secrets = await store.resolve(tenant);
+      return secrets === undefined ? undefined : renderDotEnv(secrets);
+    },
+  };
+}
 
 function tpmPort(cfg: AgentConfig): TpmPort {
   const attestor = new TpmAttestor({ stateDir: join(cfg.dataDir, AGENT_FILES.tpmDir), ...(cfg.tpm.tcti ? { tcti: cfg.tpm.tcti } : {}) });
@@ -120,6 +153,9 @@ export async function main(argv: string[]): Promise<number> {
         tpm: cfg.tpm.mode === 'off' ? undefined : tpmPort(cfg),
         clock: systemClock,
         log,
+        isolation: isolationPort(cfg, log),
+        secrets: tenantEnvPort(cfg),
+        ...(process.env.HOLONET_TEST_UNIT_CRASH_AFTER ? { unitCrashAfter: process.env.HOLONET_TEST_UNIT_CRASH_AFTER } : {}),
       },
       controller.signal,
     );

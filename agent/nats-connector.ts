@@ -49,6 +49,20 @@ export function natsConnector(cfg: { servers: string[]; connectTimeoutMs: number
           }
         },
         publish: (subject, data) => nc.publish(subject, data),
+        subscribe(subject, onMessage) {
+          const sub = nc.subscribe(subject, {
+            callback: (err, m) => {
+              if (err !== null) {
+                blog.warn({ subject, err: err.message }, 'subscription error');
+                return;
+              }
+              // A JetStream push delivery carries its delivery count in the ack subject ($JS.ACK.<stream>.<consumer>.<delivered>…).
+              const delivered = m.reply?.startsWith('$JS.ACK.') === true ? Number(m.reply.split('.')[4] ?? '1') : 1;
+              onMessage({ subject: m.subject, data: m.data, redelivered: delivered > 1, respond: (d) => m.respond(d) });
+            },
+          });
+          return { unsubscribe: () => sub.unsubscribe() };
+        },
         flush: () => nc.flush(),
         async close() {
           if (nc.isClosed()) return;

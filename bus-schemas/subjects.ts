@@ -41,7 +41,23 @@ export const API_SUBJECTS = {
   approve: 'api.machines.approve',
   /** principal → cell: list machines (sealed query) */
   machines: 'api.machines.list',
+  /** requester → cell: ProvisionStatusRequestV1 */
+  provisionStatus: 'api.provision.status',
+  /** requester → cell: HolonListRequestV1 */
+  holons: 'api.holons.list',
+  /** requester → cell: TeardownRequestV1 */
+  teardown: 'api.teardown',
 } as const;
+
+/** `holon.<host holon>.cmd`: where the CMD work queue of a machine is delivered (a push consumer). */
+export const AGENT_COMMAND_TOKEN = 'cmd';
+/** `holon.<host holon>.unit`: where an agent reports its units to the cell (request/reply). */
+export const UNIT_REPORT_TOKEN = 'unit';
+
+/** The durable CMD consumer of one machine (a valid JetStream consumer name). */
+export function agentConsumerName(machine: PublicKeyIdV1): string {
+  return `agent-${idToken(machine, ['key'], 'machine id')}`;
+}
 
 /** Root tokens, also the subject filters of the streams (`cmd.>`, `evt.>`, `ledger.>`). */
 export const CMD_ROOT = 'cmd';

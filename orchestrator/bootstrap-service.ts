@@ -149,6 +149,13 @@ export class BootstrapService {
         ...(facts.ekTrustedBy !== undefined ? { ek_trusted_by: facts.ekTrustedBy } : {}),
         nats_user_key: hello.nats_user_key,
         expires_at: session.expiresAt,
+        placement: {
+          os_family: hello.platform_report.os_family,
+          arch: hello.platform_report.arch,
+          labels: hello.platform_report.labels,
+          tools: hello.platform_report.installed_tools.map((t) => t.name),
+          capacity: hello.resource_capacity,
+        },
       },
       now,
       {

@@ -10,7 +10,7 @@ import { digestOf } from '../bus-schemas/digest.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { convertId, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import type { Signer } from '../bus-schemas/keys.js';
-import { EVT_ROOT, cmdSubject, holonWildcard } from '../bus-schemas/subjects.js';
+import { EVT_ROOT, agentConsumerName, cmdSubject, holonWildcard } from '../bus-schemas/subjects.js';
 import type { CellCertificateV1 } from '../bus-schemas/v1/cell-certificate.js';
 import { HolonCertificateV1 } from '../bus-schemas/v1/holon-certificate.js';
 
@@ -29,7 +29,8 @@ export function hostGrant(machineId: PublicKeyIdV1): HostGrant {
   const inboxPrefix = `_INBOX_${holon}`;
   return {
     name: holon,
-    publish: [holonWildcard(holon), `${EVT_ROOT}.${holon}.>`],
+    // Acks of its CMD work queue (delivered to holon.<id>.cmd by a push consumer) go to $JS.ACK.CMD.<its consumer>.
+    publish: [holonWildcard(holon), `${EVT_ROOT}.${holon}.>`, `$JS.ACK.CMD.${agentConsumerName(machineId)}.>`],
     subscribe: [holonWildcard(holon), cmdSubject(machineId), `${inboxPrefix}.>`],
     inboxPrefix,
   };

@@ -16,6 +16,18 @@ import { NatsUserKeySchema } from '../bus-schemas/v1/bootstrap-hello.js';
 import { UnixMsSchema } from '../bus-schemas/v1/time-envelope.js';
 import { JurisdictionCodeSchema } from '../bus-schemas/v1/jurisdiction-attestation.js';
 import { MachineClassSchema } from '../bus-schemas/v1/policy.js';
+import { ArchitectureSchema, LabelsSchema, OsFamilySchema } from '../bus-schemas/v1/platform-report.js';
+import { ResourceCapacityV1Schema } from '../bus-schemas/v1/resource-capacity.js';
+
+/** A machine's facts that placement routes on: os, arch, labels, installed tools, capacity. */
+export const PlacementFactsSchema = object({
+  os_family: OsFamilySchema,
+  arch: ArchitectureSchema,
+  labels: LabelsSchema,
+  tools: array(string({ min: 1, max: 64 }), { max: 64 }),
+  capacity: ResourceCapacityV1Schema,
+});
+export type PlacementFacts = Infer<typeof PlacementFactsSchema>;
 
 export const MACHINE_EVENT_KINDS = ['MACHINE_CHALLENGED', 'MACHINE_ATTESTED', 'MACHINE_REFUSED', 'MACHINE_APPROVED', 'MACHINE_ENROLLED'] as const;
 export type MachineEventKind = (typeof MACHINE_EVENT_KINDS)[number];
@@ -32,6 +44,8 @@ export const ChallengedEventSchema = object({
   ek_trusted_by: optional(enumeration(['certificate', 'allow-list'] as const)),
   nats_user_key: NatsUserKeySchema,
   expires_at: UnixMsSchema,
+  /** what placement needs from the hello (capability routing); absent in entries written before it existed */
+  placement: optional(PlacementFactsSchema),
 });
 
 export const AttestedEventSchema = object({

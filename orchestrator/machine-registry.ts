@@ -19,7 +19,7 @@ import { HolonError } from '../bus-schemas/errors.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { BOOTSTRAP_CODES } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import type { HolonCertificateV1 } from '../bus-schemas/v1/holon-certificate.js';
-import type { MachineEvent } from './machine-events.js';
+import type { MachineEvent, PlacementFacts } from './machine-events.js';
 
 import { REGISTRY_STATES } from '../bus-schemas/v1/machine-list.js';
 
@@ -52,6 +52,8 @@ export interface MachineRecord {
   refusal: { code: string; reason: string; at: number } | null;
   approval: MachineApprovalRef | null;
   certificate: HolonCertificateV1 | null;
+  /** from the last hello; null for records made before placement facts were recorded */
+  placement?: PlacementFacts | null;
 }
 
 /** An event that the state machine does not allow here: a bug, or a ledger that was not written by us. */
@@ -114,6 +116,7 @@ export function applyMachineEvent(record: MachineRecord | undefined, event: Mach
         ekTrustedBy: event.ek_trusted_by ?? null,
         natsUserKey: event.nats_user_key,
         helloDigest: event.hello_digest,
+        placement: event.placement ?? r.placement ?? null,
         refusal: null,
       };
     }

@@ -40,6 +40,17 @@ import { rebuildFromLedger } from './ledger-rebuild.js';
 import { MachineListRequestV1, MachineListV1 } from '../bus-schemas/v1/machine-list.js';
 import type { MachineRecord } from './machine-registry.js';
 import type { MachineStore } from './machine-store.js';
+import { dirname, join } from 'node:path';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
+import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
+import { AGENT_COMMAND_TOKEN, agentConsumerName, cmdSubject, holonSubject, HOLON_ROOT, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { convertId } from '../bus-schemas/ids.js';
+import { ProvisioningRequestV1 } from '../bus-schemas/v1/provisioning-request.js';
+import { TeardownRequestV1 } from '../bus-schemas/v1/teardown-request.js';
+import { HolonListRequestV1, HolonListV1, ProvisionStatusRequestV1, ProvisionStatusV1, UnitReportReplyV1, UnitReportV1 } from '../bus-schemas/v1/unit-flow.js';
+import { ProvisioningService, type CommandQueue, type ProvisionLedger } from './provisioning/provisioning-service.js';
+import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
 
 const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]';
 
@@ -72,6 +83,49 @@ function machineLedger(writer: LedgerWriter): MachineLedger {
       await writer.commit(prepared);
     },
   };
+}
+
+/** The provisioning ledger port: the same prepare/commit, with the prepared entry carried as outbox text. */
+function provisionLedger(ledger: MachineLedger): ProvisionLedger {
+  return {
+    prepare: (owner, kind, body, at) => ledger.prepare(owner, kind, body, at),
+    commit: (text) => ledger.commit({ id: '', text }),
+  };
+}
+
+/** Each agent's CMD work queue, delivered by a durable push consumer to holon.<host>.cmd (its own subject space). */
+function commandQueue(conn: BusConnection, log: Logger): CommandQueue {
+  const ensured = new Set<string>();
+  return {
+    async ensure(machineId) {
+      if (ensured.has(machineId)) return;
+      const name = agentConsumerName(machineId);
+      await conn.jsm.consumers.add('CMD', {
+        durable_name: name,
+        filter_subject: cmdSubject(machineId),
+        deliver_subject: holonSubject(convertId(machineId, 'holon'), AGENT_COMMAND_TOKEN),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 30_000_000_000,
+        max_ack_pending: 256,
+      });
+      ensured.add(machineId);
+      log.debug({ machine_id: machineId, consumer: name }, 'agent command queue ready');
+    },
+    async publish(machineId, msgId, bytes) {
+      await conn.js.publish(cmdSubject(machineId), bytes, { msgID: msgId });
+    },
+  };
+}
+
+function enrolledMachines(store: MachineStore): MachineRecord[] {
+  const out: MachineRecord[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = store.listMachines({ limit: 500, ...(after !== undefined ? { after } : {}) });
+    for (const m of page) if (m.state === 'ENROLLED') out.push(m);
+    if (page.length < 500) return out;
+    after = (page[page.length - 1] as MachineRecord).machineId;
+  }
 }
 
 /** User JWTs for agents' own nkeys, signed with the cell account's signing key (adapters/nats/credentials). */
@@ -138,6 +192,21 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   });
   await service.start();
 
+  const provisions = new SqliteProvisionStore<ProvisionRecord>(join(dirname(cfg.database), 'provisions.db')) as unknown as ProvisionStore;
+  const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
+  const provisioning = new ProvisioningService({
+    store: provisions,
+    machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store) },
+    ledger: provisionLedger(machineLedger(writer)),
+    queue: commandQueue(conn, log),
+    mintHolonUser: (holonId, natsUserKey, expiresAt) => mintUserJwt(seeds, holonGrant(holonId, { expiresAt }), natsUserKey),
+    allocateSerial: () => store.allocateSerial(),
+    cell,
+    clock: systemClock,
+    logger: log.child({ component: 'provisioning' }),
+  });
+  await provisioning.start();
+
   const common = { signer: cell.signer, clock: systemClock, logger: log };
   const services: Service[] = [
     await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapHello, requestType: BootstrapHelloV1, replyType: BootstrapChallengeV1, handler: (q) => service.hello(q) }),
@@ -145,6 +214,18 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapStatus, requestType: BootstrapStatusRequestV1, replyType: BootstrapStatusV1, handler: (q) => service.status(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.approve, requestType: MachineApprovalV1, replyType: MachineListV1, handler: (q) => service.approve(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.machines, requestType: MachineListRequestV1, replyType: MachineListV1, handler: (q) => service.list(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.provision(q), maxInFlight: 1024 }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.provisionStatus, requestType: ProvisionStatusRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.status(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.holons, requestType: HolonListRequestV1, replyType: HolonListV1, handler: (q) => provisioning.list(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.teardown(q) }),
+    await serve(conn, {
+      ...common,
+      subject: `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`,
+      requestType: UnitReportV1,
+      replyType: UnitReportReplyV1,
+      handler: (q, ctx) => provisioning.unitReport(q, ctx.subject.split('.')[1]),
+      maxInFlight: 1024,
+    }),
   ];
   const sweeper = setInterval(() => {
     try {
@@ -165,6 +246,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     await Promise.all(services.map((s) => s.stop({ graceMs: 10_000 })));
     await conn.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
     store.close();
+    provisions.close();
     log.info('stopped');
     process.exit(0);
   };

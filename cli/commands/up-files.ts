@@ -94,7 +94,7 @@ export interface DaemonConfigs {
 /** Write the orchestrator's and the agent's config files for the bus at `url` (rewritten on every `up`). */
 export async function writeDaemonConfigs(
   dir: string,
-  o: { url: string; orchestratorCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined },
+  o: { url: string; orchestratorCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined; isolation: 'linux' | 'noop' },
 ): Promise<DaemonConfigs> {
   const orchestrator = join(dir, UP_FILES.orchestratorConfig);
   const agent = join(dir, UP_FILES.agentConfig);
@@ -113,6 +113,9 @@ export async function writeDaemonConfigs(
     tpm: o.tcti === undefined ? { mode: 'off' } : { mode: 'required', tcti: o.tcti },
     admission_difficulty: o.admissionDifficulty,
     bootstrap: { poll_initial_ms: 200, poll_max_ms: 2000 },
+    isolation: o.isolation,
+    // Tenant secrets: one directory per tenant under <dir>/secrets (docs/adapters/secrets.md).
+    secrets: { store: 'directory', root: join(dir, 'secrets') },
   };
   await writeFile(orchestrator, `${JSON.stringify(orchestratorConfig, null, 2)}\n`, { mode: 0o600 });
   await writeFile(agent, `${JSON.stringify(agentConfig, null, 2)}\n`, { mode: 0o600 });

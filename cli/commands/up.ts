@@ -25,13 +25,16 @@ export type { UpPorts } from './up-files.js';
 
 const HELP = `holonctl up — run a local cell with this machine enrolled
 
-usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--json]
+usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation linux|noop] [--json]
 
   --dir <path>    data directory (default ./.holonet); initialised with
                   holonctl init when it is not yet
   --tcti <tcti>   the TPM to attest with (default device:/dev/tpmrm0 when
                   that device exists and is usable)
   --no-tpm        attest software-only even if a TPM is present
+  --isolation     how the agent isolates units: linux (namespaces + cgroups,
+                  the default; needs root) or noop (nothing is isolated:
+                  control-plane benchmarks and tests only)
   --json          print one JSON document on stdout once enrolled
 
 Starts nats-server (needs \`apt-get install nats-server\`) on a free
@@ -53,18 +56,21 @@ interface UpArgs {
   tcti: string | undefined;
   noTpm: boolean;
   json: boolean;
+  isolation: 'linux' | 'noop';
 }
 
 function parseUpArgs(args: string[]): UpArgs {
   let values;
   try {
-    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' } } }));
+    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' }, isolation: { type: 'string' } } }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (values.dir === '') throw new UsageError('--dir must not be empty');
   if (values.tcti !== undefined && values['no-tpm'] === true) throw new UsageError('--tcti and --no-tpm exclude each other');
-  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true };
+  const isolation = values.isolation ?? 'linux';
+  if (isolation !== 'linux' && isolation !== 'noop') throw new UsageError(`--isolation must be linux or noop, not ${JSON.stringify(isolation)}`);
+  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true, isolation };
 }
 
 /** The TPM to use, or why none: /dev/tpmrm0 when present and read-writable. */
@@ -140,7 +146,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     say(`using ${a.dir}`);
   }
   const ctx = await loadPrincipalContext(a.dir);
-  for (const d of [UP_FILES.logs, 'up', UP_FILES.agentDir]) mkdirSync(join(a.dir, d), { recursive: true, mode: 0o700 });
+  for (const d of [UP_FILES.logs, 'up', UP_FILES.agentDir, 'secrets']) mkdirSync(join(a.dir, d), { recursive: true, mode: 0o700 });
   const seeds = { account: readFileSync(join(a.dir, 'nats/account.nk'), 'utf8').trim(), accountSigning: readFileSync(join(a.dir, 'nats/account-signing.nk'), 'utf8').trim() };
   const orchestratorCreds = await ensureCreds(a.dir, UP_FILES.orchestratorCreds, () => mintCellUser(seeds, 'holon-orchestrator'), ports);
   const adminCreds = await ensureCreds(a.dir, UP_FILES.adminCreds, () => mintCellUser(seeds, 'holonctl'), ports);
@@ -179,7 +185,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const target = { servers: [nats.url], credsFile: adminCreds };
     await declareStreams(target);
 
-    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti });
+    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti, isolation: a.isolation });
     const orchLog = join(logs, 'orchestrator.log');
     const orchFrom = existsSync(orchLog) ? statSync(orchLog).size : 0;
     const orch = spawnLogged('holon-orchestrator', process.execPath, [join(DIST, 'orchestrator/main.js'), '--config', cfg.orchestrator], orchLog);

@@ -16,7 +16,7 @@ import { connectBus } from '../../adapters/nats/connect.js';
 import { openLedgerReplay } from '../../adapters/nats/ledger-replay.js';
 import { TpmAttestor } from '../../adapters/tpm/index.js';
 import { convertId } from '../../bus-schemas/ids.js';
-import { ledgerSubject } from '../../bus-schemas/subjects.js';
+import { agentConsumerName, ledgerSubject } from '../../bus-schemas/subjects.js';
 import { HolonCertificateV1 } from '../../bus-schemas/v1/holon-certificate.js';
 import { LedgerEntryV1 } from '../../bus-schemas/v1/ledger-entry.js';
 import type { RefusedError } from '../../bus-schemas/v1/refusal.js';
@@ -102,7 +102,7 @@ void t.test('attested → approve via holonctl → enrolled with certificate and
   const claims = decodeJwt<{ pub: { allow: string[] }; sub: { allow: string[] } }>(s.nats_user_jwt as string);
   const holon = convertId(approved.machineId, 'holon');
   t.equal(claims.sub, approved.natsUserKey, 'the JWT is for the agent’s own nkey');
-  t.same(claims.nats.pub?.allow, [`holon.${holon}.>`, `evt.${holon}.>`], 'publish: its own subjects only');
+  t.same(claims.nats.pub?.allow, [`holon.${holon}.>`, `evt.${holon}.>`, `$JS.ACK.CMD.${agentConsumerName(approved.machineId)}.>`], 'publish: its own subjects and the acks of its own command queue only');
   t.same(claims.nats.sub?.allow, [`holon.${holon}.>`, `_INBOX_${holon}.>`, `cmd.${approved.machineId}`], 'subscribe: its own subjects and inbox');
   const kinds = (await ledgerKinds(approved)).map((e) => e.kind);
   t.same(kinds, ['MACHINE_CHALLENGED', 'MACHINE_ATTESTED', 'MACHINE_REFUSED', 'MACHINE_APPROVED', 'MACHINE_ENROLLED']);

@@ -1,0 +1,267 @@
+/**
+ * The agent side of provisioning (DESIGN §5 step 4): commands arrive on the
+ * machine's CMD work queue (a JetStream push consumer delivering to
+ * `holon.<host>.cmd`); each is verified against the enrolled cell's key and
+ * carried out as a persisted state machine keyed by the request digest:
+ *
+ *   provision: RECEIVED → CREATED (adapter.create) → KEYED (holon key and
+ *              NATS key, made here, 0600) → SECRETS (tenant .env, fail
+ *              closed) → REPORTED (signed PROVISIONED report; the cell
+ *              answers with certificate, receipt and JWT) → DONE (identity
+ *              written into the unit) → ack
+ *   destroy:   adapter.destroy → signed DESTROYED report → keys removed → ack
+ *
+ * Every step is idempotent (create-if-absent, write-again, destroy-if-
+ * present), so a command redelivered after kill -9 at any step finishes the
+ * same unit exactly once; the cell answers a repeated report with what it
+ * already issued. A command that does not verify is terminated, never run.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../bus-schemas/clock.js';
+import { HolonError } from '../bus-schemas/errors.js';
+import { convertId, encodeId, type CellIdV1, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
+import { signerFromSeed, type Signer } from '../bus-schemas/keys.js';
+import { AGENT_COMMAND_TOKEN, evtSubject, holonSubject, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import type { IsolationPort, UnitSpec } from '../bus-schemas/units/port.js';
+import { ProvisioningReceiptV1 } from '../bus-schemas/v1/provisioning-receipt.js';
+import { timeAt } from '../bus-schemas/v1/time-envelope.js';
+import { AgentCommandV1, UnitReportReplyV1, UnitReportV1 } from '../bus-schemas/v1/unit-flow.js';
+import type { AgentBus, BusMessage } from './bus-port.js';
+import { decodeCellReply } from './bus-port.js';
+import type { KeyStore } from './key-store.js';
+import type { NkeyPort } from './machine-key.js';
+import { SECRET_MODE } from './key-store.js';
+
+/** Tenant secrets as the agent needs them: the rendered `.env`, or undefined when the tenant has no bucket. */
+export interface TenantEnvPort {
+  resolveEnv(tenant: string): Promise<string | undefined>;
+}
+
+
+export interface UnitManagerDeps {
+  bus: AgentBus;
+  isolation: IsolationPort;
+  secrets: TenantEnvPort | undefined;
+  store: KeyStore;
+  nkeys: NkeyPort;
+  machine: { machineId: PublicKeyIdV1; signer: Signer };
+  hostHolon: HolonIdV1;
+  cellId: CellIdV1;
+  clock: Clock;
+  log: Logger;
+  requestTimeoutMs: number;
+  /** test fault injection: SIGKILL this process right after persisting this step */
+  crashAfter?: string;
+}
+
+type Step = 'RECEIVED' | 'CREATED' | 'KEYED' | 'SECRETS' | 'REPORTED' | 'DONE';
+
+interface UnitState {
+  request_digest: string;
+  unit_name: string;
+  step: Step;
+  holon_id: HolonIdV1;
+  nats_user_key: string;
+  /** the cell's receipt and JWT, once REPORTED */
+  receipt?: string;
+  jwt?: string;
+}
+
+/** Files the agent writes into every unit's home, relative to the unit root. */
+export const UNIT_FILES = {
+  dir: 'home/unit',
+  holonKey: 'home/unit/holon.key',
+  creds: 'home/unit/holon.creds',
+  certificate: 'home/unit/holon-certificate.json',
+  receipt: 'home/unit/provisioning-receipt.json',
+  env: 'home/unit/.env',
+} as const;
+
+export class UnitCommandError extends HolonError {
+  static readonly CODE = 'HOLON_E_UNIT_COMMAND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(UnitCommandError.CODE, `unit command: ${message}`, options);
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const stateFile = (unit: string): string => `unit-${unit}.json`;
+const holonKeyFile = (unit: string): string => `unit-${unit}.key`;
+const natsKeyFile = (unit: string): string => `unit-${unit}.nk`;
+
+export class UnitManager {
+  readonly #d: UnitManagerDeps;
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #sub: { unsubscribe(): void } | undefined;
+  #inFlight = new Set<Promise<void>>();
+  /** commands carried out (for tests and logs) */
+  done = 0;
+
+  constructor(deps: UnitManagerDeps) {
+    this.#d = deps;
+  }
+
+  /** Recover what exists and start taking commands. */
+  async start(): Promise<void> {
+    const { isolation, log } = this.#d;
+    const units = await isolation.list();
+    if (units.length > 0) log.info({ units, adapter: isolation.kind }, 'units found running after start');
+    this.#sub = this.#d.bus.subscribe(holonSubject(this.#d.hostHolon, AGENT_COMMAND_TOKEN), (m) => {
+      const p = this.#onCommand(m).finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    });
+    await this.#d.bus.flush();
+  }
+
+  async stop(): Promise<void> {
+    this.#sub?.unsubscribe();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #onCommand(m: BusMessage): Promise<void> {
+    const { log } = this.#d;
+    let cmd: AgentCommandV1;
+    try {
+      cmd = AgentCommandV1.decode(m.data);
+      AgentCommandV1.verify(cmd, convertId(this.#d.cellId, 'key'));
+      if (cmd.machine_id !== this.#d.machine.machineId) throw new UnitCommandError(`command for ${cmd.machine_id}, not this machine`);
+      if (cmd.cell_id !== this.#d.cellId) throw new UnitCommandError(`command from cell ${cmd.cell_id}, not ours`);
+    } catch (e) {
+      log.warn({ err: e instanceof HolonError ? e.toJSON() : String(e) }, 'refused a command that does not verify; terminating it');
+      m.respond(enc.encode('+TERM'));
+      return;
+    }
+    try {
+      await this.#locked(cmd.unit_name, () => (cmd.op === 'provision' ? this.#provision(cmd) : this.#destroy(cmd)));
+      m.respond(enc.encode('+ACK'));
+      this.done += 1;
+    } catch (e) {
+      log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), request_digest: cmd.request_digest, unit: cmd.unit_name, op: cmd.op }, 'command failed; it will be redelivered');
+      // Redelivered after a delay; every step is idempotent.
+      m.respond(enc.encode('-NAK {"delay": 5000000000}'));
+    }
+  }
+
+  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+
+  async #readState(unit: string): Promise<UnitState | undefined> {
+    const f = await this.#d.store.read(stateFile(unit));
+    return f === undefined ? undefined : (JSON.parse(dec.decode(f.bytes)) as UnitState);
+  }
+
+  async #save(s: UnitState): Promise<void> {
+    await this.#d.store.replace(stateFile(s.unit_name), enc.encode(JSON.stringify(s)), SECRET_MODE);
+    if (this.#d.crashAfter === s.step) process.kill(process.pid, 'SIGKILL');
+  }
+
+  /** The holon key and NATS key of a unit: made once, here, kept 0600 in the agent's data dir. */
+  async #keys(unit: string): Promise<{ signer: Signer; seed: Uint8Array; natsSeed: string; natsPublic: string }> {
+    const { store, nkeys } = this.#d;
+    await store.create(holonKeyFile(unit), enc.encode(Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')), SECRET_MODE);
+    await store.create(natsKeyFile(unit), enc.encode(nkeys.createUserSeed()), SECRET_MODE);
+    const holonFile = await store.read(holonKeyFile(unit));
+    const natsFile = await store.read(natsKeyFile(unit));
+    if (holonFile === undefined || natsFile === undefined) throw new UnitCommandError(`the keys of unit ${unit} vanished while being made`);
+    const seed = new Uint8Array(Buffer.from(dec.decode(holonFile.bytes).trim(), 'base64url'));
+    const natsSeed = dec.decode(natsFile.bytes).trim();
+    return { signer: signerFromSeed(seed), seed, natsSeed, natsPublic: nkeys.userPublicKey(natsSeed) };
+  }
+
+  async #provision(cmd: AgentCommandV1): Promise<void> {
+    const { isolation, log, machine } = this.#d;
+    const unit = cmd.unit_name;
+    let s = await this.#readState(unit);
+    if (s !== undefined && s.request_digest !== cmd.request_digest) {
+      throw new UnitCommandError(`unit ${unit} belongs to request ${s.request_digest}, not ${cmd.request_digest}`);
+    }
+    if (s?.step === 'DONE') return;
+    const spec: UnitSpec = {
+      name: unit,
+      role: cmd.role as UnitSpec['role'],
+      limits: { cpuMillicores: cmd.limits!.cpu_millicores, memoryBytes: cmd.limits!.memory_bytes, pids: cmd.limits!.pids },
+      network: cmd.network!,
+    };
+    const info = await isolation.create(spec);
+    const keys = await this.#keys(unit);
+    const holonId = encodeId('holon', keys.signer.publicKey);
+    s ??= { request_digest: cmd.request_digest, unit_name: unit, step: 'RECEIVED', holon_id: holonId, nats_user_key: keys.natsPublic };
+    if (s.step === 'RECEIVED') {
+      s = { ...s, step: 'CREATED' };
+      await this.#save(s);
+    }
+    await isolation.writeFile(unit, { path: UNIT_FILES.holonKey, content: JSON.stringify({ holon_id: holonId, seed: Buffer.from(keys.seed).toString('base64url') }), mode: 0o600, owner: 'unit' });
+    if (s.step === 'CREATED') {
+      s = { ...s, step: 'KEYED' };
+      await this.#save(s);
+    }
+    if (cmd.tenant !== undefined && this.#d.secrets !== undefined) {
+      // Fail closed: an unreadable bucket stops here, before any receipt exists.
+      const env = await this.#d.secrets.resolveEnv(cmd.tenant);
+      if (env !== undefined) await isolation.writeFile(unit, { path: UNIT_FILES.env, content: env, mode: 0o600, owner: 'unit' });
+      log.info({ unit, tenant: cmd.tenant, secrets: env !== undefined ? 'installed' : 'no bucket' }, 'tenant secrets');
+    }
+    if (s.step === 'KEYED') {
+      s = { ...s, step: 'SECRETS' };
+      await this.#save(s);
+    }
+    if (s.receipt === undefined || s.jwt === undefined) {
+      const report = UnitReportV1.seal(
+        {
+          event: 'PROVISIONED',
+          request_digest: cmd.request_digest,
+          machine_id: machine.machineId,
+          unit_name: unit,
+          holon_id: holonId,
+          nats_user_key: keys.natsPublic,
+          adapter: isolation.kind,
+          at: timeAt(this.#d.clock.now()),
+        },
+        machine.signer,
+      );
+      const reply = await this.#report(report);
+      if (reply.receipt === undefined || reply.nats_user_jwt === undefined) throw new UnitCommandError('the cell answered PROVISIONED without a receipt');
+      if (reply.receipt.assigned_holon_id !== holonId) throw new UnitCommandError(`the receipt is for ${reply.receipt.assigned_holon_id}, not ${holonId}`);
+      this.#d.bus.publish(evtSubject(this.#d.hostHolon, 'provisioned'), UnitReportV1.encode(report));
+      s = { ...s, step: 'REPORTED', receipt: dec.decode(ProvisioningReceiptV1.encode(reply.receipt)), jwt: reply.nats_user_jwt };
+      await this.#save(s);
+    }
+    const receipt = ProvisioningReceiptV1.parse(JSON.parse(s.receipt!));
+    await isolation.writeFile(unit, { path: UNIT_FILES.certificate, content: JSON.stringify(receipt.issued_certificate), mode: 0o600, owner: 'unit' });
+    await isolation.writeFile(unit, { path: UNIT_FILES.receipt, content: s.receipt!, mode: 0o600, owner: 'unit' });
+    await isolation.writeFile(unit, { path: UNIT_FILES.creds, content: this.#d.nkeys.formatCreds(s.jwt!, keys.natsSeed), mode: 0o600, owner: 'unit' });
+    s = { ...s, step: 'DONE' };
+    await this.#save(s);
+    log.info({ unit, holon_id: holonId, request_digest: cmd.request_digest, root: info.root }, 'unit provisioned');
+  }
+
+  async #destroy(cmd: AgentCommandV1): Promise<void> {
+    const { isolation, store, log, machine } = this.#d;
+    const unit = cmd.unit_name;
+    await isolation.destroy(unit);
+    const report = UnitReportV1.seal(
+      { event: 'DESTROYED', request_digest: cmd.request_digest, machine_id: machine.machineId, unit_name: unit, holon_id: cmd.holon_id as HolonIdV1, adapter: isolation.kind, at: timeAt(this.#d.clock.now()) },
+      machine.signer,
+    );
+    const reply = await this.#report(report);
+    if (reply.destruction === undefined) throw new UnitCommandError('the cell answered DESTROYED without a destruction receipt');
+    for (const f of [holonKeyFile(unit), natsKeyFile(unit), stateFile(unit)]) await store.remove(f);
+    log.info({ unit, holon_id: cmd.holon_id, request_digest: cmd.request_digest }, 'unit destroyed');
+  }
+
+  async #report(report: UnitReportV1): Promise<UnitReportReplyV1> {
+    const subject = holonSubject(this.#d.hostHolon, UNIT_REPORT_TOKEN);
+    const bytes = await this.#d.bus.request(subject, UnitReportV1.encode(report), this.#d.requestTimeoutMs);
+    return decodeCellReply(subject, bytes, UnitReportReplyV1, convertId(this.#d.cellId, 'key'));
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The isolation port (DESIGN §6): one interface, implemented by the Linux
+ * adapter (namespaces + cgroups), the FreeBSD adapter (Bastille + rctl) and
+ * a no-op adapter for control-plane benchmarks. Declared here, in the pure
+ * core, so that adapters/ can implement it without importing agent/ and the
+ * agent can depend on it without importing adapters/ (DESIGN §12).
+ *
+ * Every mutating method is idempotent: create-if-absent, destroy-if-present.
+ * The agent's state machine may call any of them again after a crash.
+ */
+import type { HolonRole } from '../v1/holon-role.js';
+
+/** Unit names: a DNS label that also fits FreeBSD jail names and derived Linux link names. */
+export const UNIT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+/** The kernel-enforced limits of a unit, resolved from its role template by the orchestrator. */
+export interface UnitLimits {
+  /** CPU bandwidth in millicores (1000 = one core); cpu.max / cpu.cfs_quota_us / rctl pcpu. */
+  cpuMillicores: number;
+  /** memory.max / memory.limit_in_bytes / rctl memoryuse:deny */
+  memoryBytes: number;
+  /** pids.max / rctl maxproc:deny */
+  pids: number;
+}
+
+/**
+ * - `none`: no network at all beyond loopback (PENTEST_SANDBOX).
+ * - `egress`: a veth/epair link to the host; the host side counts bytes.
+ */
+export type UnitNetwork = 'none' | 'egress';
+
+export interface UnitSpec {
+  /** matches UNIT_NAME_PATTERN; derived from the holon id by the agent */
+  name: string;
+  role: Exclude<HolonRole, 'HOST'>;
+  limits: UnitLimits;
+  network: UnitNetwork;
+}
+
+export type UnitStatus = 'running' | 'frozen' | 'stopped';
+
+/** What exists for a unit, as read back from the system (never from memory alone). */
+export interface UnitInfo {
+  name: string;
+  status: UnitStatus;
+  /** absolute, canonical path of the unit's private root directory on the host */
+  root: string;
+  /** the unprivileged unit user and group, as numeric ids on the host */
+  uid: number;
+  gid: number;
+  /** pid (host namespace) of the unit's init process, when running */
+  initPid?: number;
+  /** host-side name of the unit's network link, when network = egress */
+  hostLink?: string;
+}
+
+/** Usage sampled from outside the unit (metering, DESIGN §7). */
+export interface UnitUsage {
+  cpuUsageUsec: number;
+  memoryBytes: number;
+  pids: number;
+  /** bytes the unit sent (host side of its link: received there); 0 without a link */
+  egressBytes: number;
+  ingressBytes: number;
+  /** times the kernel's memory limit killed a process of the unit */
+  oomKills: number;
+}
+
+export interface ExecOptions {
+  /** environment of the process; nothing of the agent's own environment is inherited */
+  env?: Record<string, string>;
+  /** working directory inside the unit (default: the unit user's home, "/home/unit") */
+  cwd?: string;
+  /** run as root inside the unit instead of the unit user (agent's own housekeeping only) */
+  asRoot?: boolean;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** SIGKILL the process after this long */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+}
+
+/** Typed refusal of an adapter: a unit name, path or state that cannot be honoured. */
+export interface UnitFile {
+  /** path relative to the unit root; canonicalized and contained by the adapter */
+  path: string;
+  content: Uint8Array | string;
+  mode: number;
+  /** `unit`: owned by the unit user; `root`: owned by root */
+  owner: 'unit' | 'root';
+}
+
+export interface IsolationPort {
+  readonly kind: 'linux' | 'bastille' | 'noop';
+  /** Create (if absent) and start the unit; returns what exists. */
+  create(spec: UnitSpec): Promise<UnitInfo>;
+  /** What exists for `name`, read from the system; undefined when nothing does. */
+  inspect(name: string): Promise<UnitInfo | undefined>;
+  /** Names of every unit this adapter manages on this host (for recovery after a restart). */
+  list(): Promise<string[]>;
+  /** Run argv inside the unit (its namespaces/jail, its cgroup/rctl limits, as the unit user). */
+  exec(name: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Write a file inside the unit root (atomically, no symlink followed out of the root). */
+  writeFile(name: string, file: UnitFile): Promise<void>;
+  freeze(name: string): Promise<void>;
+  thaw(name: string): Promise<void>;
+  /** Kill every process of the unit (the unit still exists; status becomes stopped). */
+  kill(name: string): Promise<void>;
+  usage(name: string): Promise<UnitUsage>;
+  /** Stop and remove everything of the unit; a no-op when nothing is left. */
+  destroy(name: string): Promise<void>;
+}

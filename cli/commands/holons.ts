@@ -1,0 +1,333 @@
+/**
+ * `holonctl provision | holons | show | teardown`: the principal (the key of
+ * the `holonctl init` data dir) asks its cell for units. Every request is a
+ * sealed wire object on the bus; every answer is verified as sealed by the
+ * cell of the data dir. `provision` waits (with progress on stderr) until the
+ * unit runs and its receipt is issued; `teardown` until its destruction
+ * receipt is. Re-running `provision --nonce <same>` with the same arguments
+ * sends the same request and gets the same receipt.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { CasDigest } from '../../bus-schemas/digest.js';
+import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
+import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
+import { ROLE_TEMPLATES } from '../../bus-schemas/units/roles.js';
+import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
+import { HOLON_ROLES, type HolonRole } from '../../bus-schemas/v1/holon-role.js';
+import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
+import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
+import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import { HolonListRequestV1, HolonListV1, MAX_HOLONS_PER_PAGE, ProvisionStatusRequestV1, ProvisionStatusV1, type HolonRowV1 } from '../../bus-schemas/v1/unit-flow.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import type { CellClient, CliPorts } from '../ports.js';
+import { BUS_OPTIONS, busArgs, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
+
+const BUS_HELP = `  --server <url>   NATS server (repeat, or comma-separate)
+  --creds <file>   NATS .creds file
+  --dir <path>     the holonctl init data directory (default ./.holonet)
+  --json           print one JSON document on stdout`;
+
+const DAY = 24 * 60 * 60 * 1000;
+const POLL_MS = 100;
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(args: string[], options: T, positionals = false) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals: positionals, options: { ...BUS_OPTIONS, json: { type: 'boolean' }, ...options } });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function positiveInt(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`--${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** `30s`, `15m`, `2h`, `7d` → milliseconds. */
+export function parseDuration(v: string, name: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
+  if (m === null) throw new UsageError(`--${name} must be a duration like 90s, 15m, 2h or 7d, not ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function nonce(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+async function status(client: CellClient, ctx: PrincipalContext, by: { request_digest: CasDigest } | { holon_id: HolonIdV1 }): Promise<ProvisionStatusV1> {
+  const request = ProvisionStatusRequestV1.seal({ cell_id: ctx.cellId, ...by, request_nonce: nonce(), sent_at: timeAt(Date.now()) }, ctx.principal);
+  return client.request({ subject: API_SUBJECTS.provisionStatus, requestType: ProvisionStatusRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey });
+}
+
+/** Poll until `done(status)`; one progress line per state change. */
+async function waitFor(
+  client: CellClient,
+  ctx: PrincipalContext,
+  by: { request_digest: CasDigest } | { holon_id: HolonIdV1 },
+  first: ProvisionStatusV1,
+  done: (s: ProvisionStatusV1) => boolean,
+  timeoutMs: number,
+  io: CliIo,
+): Promise<ProvisionStatusV1> {
+  const deadline = Date.now() + timeoutMs;
+  let s = first;
+  let shown = '';
+  for (;;) {
+    if (s.holon.state !== shown) {
+      shown = s.holon.state;
+      writeLine(io.stderr, `holonctl: ${s.holon.state}${s.holon.machine_id !== null ? ` on ${s.holon.machine_id}` : ''}${s.holon.unit_name !== null ? ` as ${s.holon.unit_name}` : ''}`);
+    }
+    if (done(s)) return s;
+    if (Date.now() > deadline) throw new UsageError(`gave up after ${timeoutMs} ms in state ${s.holon.state}; check again with holonctl show`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    s = await status(client, ctx, by);
+  }
+}
+
+function printStatus(io: CliIo, s: ProvisionStatusV1, json: boolean): void {
+  if (json) {
+    writeLine(io.stdout, JSON.stringify(s, null, 2));
+    return;
+  }
+  const h = s.holon;
+  writeLine(io.stdout, `holon      ${h.holon_id ?? '(not issued yet)'}`);
+  writeLine(io.stdout, `state      ${h.state} since ${new Date(h.since).toISOString()}`);
+  writeLine(io.stdout, `role       ${h.role}`);
+  writeLine(io.stdout, `machine    ${h.machine_id ?? '-'}`);
+  writeLine(io.stdout, `unit       ${h.unit_name ?? '-'}`);
+  writeLine(io.stdout, `tenant     ${h.tenant ?? '-'}`);
+  writeLine(io.stdout, `request    ${h.request_digest}`);
+  if (s.receipt !== undefined) writeLine(io.stdout, `receipt    certificate serial ${s.receipt.issued_certificate.serial}, valid until ${new Date(s.receipt.issued_certificate.not_after).toISOString()}`);
+  if (s.destruction !== undefined) writeLine(io.stdout, `destroyed  ${new Date(s.destruction.destroyed_at.unix_ms).toISOString()} (basic teardown: evidence not replicated)`);
+}
+
+// --- provision -------------------------------------------------------------------------------------
+
+const PROVISION_HELP = `holonctl provision — ask the cell for a new unit and wait for its receipt
+
+usage: holonctl provision --role <ROLE> --server <url> [options]
+
+  --role <ROLE>          ${Object.keys(ROLE_TEMPLATES).join(', ')}
+  --tenant <id>          tenant id = unit name = secret bucket (a DNS label)
+  --os <linux|freebsd>   place only on this OS family (repeatable)
+  --label <key=value>    place only on machines with this label (repeatable)
+  --cpu-seconds <n>      budget (default 3600)
+  --egress-bytes <n>     budget (default 1 GiB)
+  --storage-bytes <n>    budget (default 10 GiB)
+  --cost-cents <n>       budget (default 100)
+  --valid-for <dur>      budget and certificate window, e.g. 2h, 7d (default 1d)
+  --max-depth <n>        depth the unit may delegate further (default 4)
+  --max-children <n>     children the unit may have (default 16)
+  --nonce <b64url>       reuse a request nonce (re-sending the same request is idempotent)
+  --no-wait              return once placed; do not wait for the receipt
+  --timeout <dur>        how long to wait for the receipt (default 2m)
+${BUS_HELP}
+
+Roles: ${Object.values(ROLE_TEMPLATES).map((t) => `${t.role} (${t.summary})`).join('; ')}.`;
+
+async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
+  const { values } = parse(args, {
+    role: { type: 'string' },
+    tenant: { type: 'string' },
+    os: { type: 'string', multiple: true },
+    label: { type: 'string', multiple: true },
+    'cpu-seconds': { type: 'string' },
+    'egress-bytes': { type: 'string' },
+    'storage-bytes': { type: 'string' },
+    'cost-cents': { type: 'string' },
+    'valid-for': { type: 'string' },
+    'max-depth': { type: 'string' },
+    'max-children': { type: 'string' },
+    nonce: { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    timeout: { type: 'string' },
+  });
+  const role = values.role;
+  if (role === undefined) throw new UsageError('--role is required');
+  if (!(HOLON_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role ${role} is not a role (one of ${Object.keys(ROLE_TEMPLATES).join(', ')})`);
+  const a = busArgs(values);
+  const ctx = await loadPrincipalContext(a.dir);
+  const now = Date.now();
+  const validUntil = now + parseDuration(values['valid-for'] ?? '1d', 'valid-for');
+  const budget = {
+    compute_cpu_seconds: positiveInt(values['cpu-seconds'], 'cpu-seconds', 3600),
+    compute_gpu_seconds: 0,
+    storage_bytes: positiveInt(values['storage-bytes'], 'storage-bytes', 10 * 2 ** 30),
+    network_egress_bytes: positiveInt(values['egress-bytes'], 'egress-bytes', 2 ** 30),
+    cost_usd_cents: positiveInt(values['cost-cents'], 'cost-cents', 100),
+    valid_until: timeAt(validUntil),
+    on_exhaustion: 'TEARDOWN' as const,
+  };
+  const manifest: CapabilityManifestV1 = {
+    grants: [
+      {
+        action: '/',
+        resource: '>',
+        caps: {
+          max_children: positiveInt(values['max-children'], 'max-children', 16),
+          max_depth: positiveInt(values['max-depth'], 'max-depth', 4),
+          rate_per_epoch: 1000,
+          cpu_seconds: budget.compute_cpu_seconds,
+          gpu_seconds: 0,
+          storage_bytes: budget.storage_bytes,
+          egress_bytes: budget.network_egress_bytes,
+          cost_usd_cents: budget.cost_usd_cents,
+        },
+        not_before: now - 60_000,
+        not_after: validUntil,
+      },
+    ],
+  };
+  const labels = (values.label ?? []).map((l) => {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new UsageError(`--label ${l}: expected key=value`);
+    return { key: l.slice(0, i), value: l.slice(i + 1) };
+  });
+  labels.sort((x, y) => (x.key < y.key ? -1 : 1));
+  const os = [...new Set(values.os ?? [])].sort((x, y) => (x === 'linux' ? -1 : y === 'linux' ? 1 : 0));
+  const request = ProvisioningRequestV1.seal(
+    {
+      requesting_holon: convertId(ctx.principalKey, 'holon'),
+      requested_role: role as HolonRole,
+      requested_capabilities: manifest,
+      resource_budget: budget,
+      ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
+      constraints: { ...(os.length > 0 ? { os: os as ('linux' | 'freebsd')[] } : {}), ...(labels.length > 0 ? { labels } : {}) },
+      request_nonce: values.nonce ?? randomBytes(16).toString('base64url'),
+      created_at: timeAt(now),
+      expires_at: now + 15 * 60_000,
+      delegation_chain: [],
+    },
+    ctx.principal,
+  );
+  const digest = ProvisioningRequestV1.digest(request);
+  const client = await openCell(ports, a.target);
+  try {
+    writeLine(io.stderr, `holonctl: request ${digest}`);
+    const placed = await client.request({ subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
+    const final =
+      values['no-wait'] === true
+        ? placed
+        : await waitFor(client, ctx, { request_digest: digest }, placed, (s) => s.receipt !== undefined || s.holon.state === 'REFUSED', parseDuration(values.timeout ?? '2m', 'timeout'), io);
+    printStatus(io, final, values.json === true);
+    return final.holon.state === 'REFUSED' ? EXIT_FAILURE : EXIT_OK;
+  } finally {
+    await client.close();
+  }
+}
+
+// --- holons ----------------------------------------------------------------------------------------
+
+const HOLONS_HELP = `holonctl holons — list the units of a cell
+
+usage: holonctl holons --server <url> [--all] [--json]
+
+  --all            include destroyed units
+${BUS_HELP}`;
+
+export async function listHolons(client: CellClient, ctx: PrincipalContext, includeDestroyed: boolean): Promise<HolonRowV1[]> {
+  const rows: HolonRowV1[] = [];
+  for (let after: CasDigest | undefined; ; ) {
+    const request = HolonListRequestV1.seal(
+      { cell_id: ctx.cellId, ...(after !== undefined ? { after } : {}), limit: MAX_HOLONS_PER_PAGE, include_destroyed: includeDestroyed, request_nonce: nonce(), sent_at: timeAt(Date.now()) },
+      ctx.principal,
+    );
+    const page = await client.request({ subject: API_SUBJECTS.holons, requestType: HolonListRequestV1, request, replyType: HolonListV1, responder: ctx.cellKey });
+    rows.push(...page.holons);
+    const last = page.holons[page.holons.length - 1];
+    if (!page.more || last === undefined) return rows;
+    after = last.request_digest;
+  }
+}
+
+async function runHolons(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
+  const { values } = parse(args, { all: { type: 'boolean' } });
+  const a = busArgs(values);
+  const ctx = await loadPrincipalContext(a.dir);
+  const client = await openCell(ports, a.target);
+  try {
+    const rows = await listHolons(client, ctx, values.all === true);
+    if (values.json === true) {
+      writeLine(io.stdout, JSON.stringify({ cell_id: ctx.cellId, holons: rows }, null, 2));
+      return EXIT_OK;
+    }
+    writeLine(io.stdout, `cell ${ctx.cellId}: ${rows.length} unit${rows.length === 1 ? '' : 's'}`);
+    const head = ['HOLON', 'STATE', 'ROLE', 'UNIT', 'TENANT', 'MACHINE', 'SINCE'];
+    const cells = rows.map((r) => [r.holon_id ?? '-', r.state, r.role, r.unit_name ?? '-', r.tenant ?? '-', r.machine_id ?? '-', new Date(r.since).toISOString()]);
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+    for (const c of [head, ...cells]) writeLine(io.stdout, c.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd());
+    return EXIT_OK;
+  } finally {
+    await client.close();
+  }
+}
+
+// --- show ------------------------------------------------------------------------------------------
+
+const SHOW_HELP = `holonctl show — one unit: state, machine, receipt
+
+usage: holonctl show <holon1…|sha256:request digest> --server <url> [--json]
+${BUS_HELP}`;
+
+function target(id: string | undefined): { request_digest: CasDigest } | { holon_id: HolonIdV1 } {
+  if (id === undefined) throw new UsageError('give a holon id (holon1…) or a request digest (sha256:…)');
+  if (/^sha256:[0-9a-f]{64}$/.test(id)) return { request_digest: id as CasDigest };
+  if (/^holon1[02-9ac-hj-np-z]{58}$/.test(id)) return { holon_id: id as HolonIdV1 };
+  throw new UsageError(`${JSON.stringify(id.slice(0, 80))} is neither a holon id (holon1…) nor a request digest (sha256:…)`);
+}
+
+async function runShow(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
+  const { values, positionals } = parse(args, {}, true);
+  if (positionals.length > 1) throw new UsageError('one holon at a time');
+  const by = target(positionals[0]);
+  const a = busArgs(values);
+  const ctx = await loadPrincipalContext(a.dir);
+  const client = await openCell(ports, a.target);
+  try {
+    printStatus(io, await status(client, ctx, by), values.json === true);
+    return EXIT_OK;
+  } finally {
+    await client.close();
+  }
+}
+
+// --- teardown --------------------------------------------------------------------------------------
+
+const TEARDOWN_HELP = `holonctl teardown — stop and destroy a unit, wait for its destruction receipt
+
+usage: holonctl teardown <holon1…> --server <url> [--no-wait] [--timeout 2m] [--json]
+
+This is the basic teardown: the unit is destroyed and a UnitDestructionReceiptV1
+is issued; the evidence is not yet replicated to another cell (two-phase
+teardown, DESIGN §8, comes later). Tearing down a destroyed unit again is a no-op.
+${BUS_HELP}`;
+
+async function runTeardown(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
+  const { values, positionals } = parse(args, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' } }, true);
+  if (positionals.length !== 1) throw new UsageError('give exactly one holon id (holon1…)');
+  const by = target(positionals[0]);
+  if (!('holon_id' in by)) throw new UsageError('teardown takes a holon id (holon1…)');
+  const a = busArgs(values);
+  const ctx = await loadPrincipalContext(a.dir);
+  const request = TeardownRequestV1.seal(
+    { holon_id: by.holon_id, reason: 'REQUESTED', evidence_replication_target: ctx.cellId, request_nonce: randomBytes(16).toString('base64url'), requested_at: timeAt(Date.now()) },
+    ctx.principal,
+  );
+  const client = await openCell(ports, a.target);
+  try {
+    const first = await client.request({ subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
+    const final = values['no-wait'] === true ? first : await waitFor(client, ctx, by, first, (s) => s.destruction !== undefined, parseDuration(values.timeout ?? '2m', 'timeout'), io);
+    printStatus(io, final, values.json === true);
+    return EXIT_OK;
+  } finally {
+    await client.close();
+  }
+}
+
+export const provisionCommand: Command = { name: 'provision', summary: 'ask the cell for a new unit and wait for its receipt', help: PROVISION_HELP, run: runProvision };
+export const holonsCommand: Command = { name: 'holons', summary: 'list the units of a cell', help: HOLONS_HELP, run: runHolons };
+export const showCommand: Command = { name: 'show', summary: 'one unit: state, machine, receipt', help: SHOW_HELP, run: runShow };
+export const teardownCommand: Command = { name: 'teardown', summary: 'destroy a unit (basic teardown) and wait for its receipt', help: TEARDOWN_HELP, run: runTeardown };

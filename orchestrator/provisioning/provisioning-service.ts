@@ -1,0 +1,490 @@
+/**
+ * The cell side of provisioning (DESIGN §5) as a service:
+ *
+ *   provision(request)  check → authorize → place → persist PLACED with its
+ *                       ledger entry and agent command (outbox) → publish
+ *   unitReport(report)  PROVISIONED: certificate + NATS JWT + receipt → RUNNING
+ *                       DESTROYED:   destruction receipt → DESTROYED
+ *   teardown(request)   RUNNING → TEARDOWN with its destroy command
+ *   status / list       read the projection
+ *
+ * The request digest keys everything. A step already taken is recognised and
+ * answered again with what was persisted (same status, same receipt); a crash
+ * between persisting a step and publishing its outbox is repaired by
+ * flushing the outbox at start and before every step (re-publishing collapses
+ * on the entry digest / command msg id).
+ */
+import type { Logger } from 'pino';
+import { checkManifestPermits, checkStrictNarrowing } from '../../bus-schemas/capability/index.js';
+import type { Clock } from '../../bus-schemas/clock.js';
+import type { CasDigest } from '../../bus-schemas/digest.js';
+import type { HolonError } from '../../bus-schemas/errors.js';
+import { convertId, type HolonIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
+import type { JsonValue } from '../../bus-schemas/json-value.js';
+import { roleTemplate } from '../../bus-schemas/units/roles.js';
+import { UNIT_NAME_PATTERN } from '../../bus-schemas/units/port.js';
+import { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
+import type { CapabilityManifestV1 as Manifest } from '../../bus-schemas/v1/capability-manifest.js';
+import { HolonCertificateV1 } from '../../bus-schemas/v1/holon-certificate.js';
+import { sameKey } from '../../bus-schemas/v1/holon-certificate.js';
+import { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
+import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
+import { BUDGET_QUANTITIES, type ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
+import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
+import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import {
+  AgentCommandV1,
+  HolonListV1,
+  ProvisionStatusV1,
+  UnitDestructionReceiptV1,
+  UnitReportReplyV1,
+  UnitReportV1,
+  type HolonListRequestV1,
+  type HolonRowV1,
+  type ProvisionStatusRequestV1,
+} from '../../bus-schemas/v1/unit-flow.js';
+import type { CellMaterial } from '../cell-material.js';
+import type { MachineRecord } from '../machine-registry.js';
+import { ProvisionError } from './provision-errors.js';
+import type { ProvisionOutboxEntry, ProvisionRecord, ProvisionStore } from './provision-store.js';
+import { placeUnit } from './placement.js';
+
+/** How far a requester's clock may run ahead of the cell's. */
+export const CLOCK_SKEW_MS = 60_000;
+
+/** The ledger: seal an entry now (persisted in the outbox by the caller), publish it later. */
+export interface ProvisionLedger {
+  prepare(owner: HolonIdV1, kind: string, body: JsonValue, at: number): Promise<{ id: string; text: string }>;
+  commit(text: string): Promise<void>;
+}
+
+/** The agents' work queues. */
+export interface CommandQueue {
+  /** Make sure the agent's queue consumer exists (idempotent). */
+  ensure(machineId: PublicKeyIdV1): Promise<void>;
+  /** Publish a sealed command; `msgId` collapses re-sends. */
+  publish(machineId: PublicKeyIdV1, msgId: string, bytes: Uint8Array): Promise<void>;
+}
+
+export interface ProvisioningDeps {
+  store: ProvisionStore;
+  machines: { get(id: PublicKeyIdV1): MachineRecord | undefined; enrolled(): MachineRecord[] };
+  ledger: ProvisionLedger;
+  queue: CommandQueue;
+  /** a NATS user JWT for the holon's own nkey, allowed only `holon.<id>.>` */
+  mintHolonUser(holonId: HolonIdV1, natsUserKey: string, expiresAt: number): Promise<string>;
+  allocateSerial(): number;
+  cell: CellMaterial;
+  clock: Clock;
+  logger: Logger;
+}
+
+const FAR_FUTURE = 253_402_300_799_000;
+const MAX_Q = Number.MAX_SAFE_INTEGER;
+
+/** The principal is the root of every chain: it may do anything the cell allows. */
+export const ROOT_MANIFEST: Manifest = {
+  grants: [
+    {
+      action: '/',
+      resource: '>',
+      caps: { max_children: 1_000_000, max_depth: 255, rate_per_epoch: 1_000_000_000, cpu_seconds: MAX_Q, gpu_seconds: MAX_Q, storage_bytes: MAX_Q, egress_bytes: MAX_Q, cost_usd_cents: MAX_Q },
+      not_before: 0,
+      not_after: FAR_FUTURE,
+    },
+  ],
+};
+
+const GRANT_CAP_OF: Record<(typeof BUDGET_QUANTITIES)[number], 'cpu_seconds' | 'gpu_seconds' | 'storage_bytes' | 'egress_bytes' | 'cost_usd_cents'> = {
+  compute_cpu_seconds: 'cpu_seconds',
+  compute_gpu_seconds: 'gpu_seconds',
+  storage_bytes: 'storage_bytes',
+  network_egress_bytes: 'egress_bytes',
+  cost_usd_cents: 'cost_usd_cents',
+};
+
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array): string => decoder.decode(bytes);
+
+/** The unit name: the tenant when there is one (tenant = unit = secret bucket), else derived from the request digest. */
+export function unitNameFor(requestDigest: CasDigest, tenant: string | undefined): string {
+  if (tenant !== undefined) {
+    if (!UNIT_NAME_PATTERN.test(tenant)) throw new ProvisionError('tenant-busy', `tenant "${tenant}" cannot name a unit (it must start with a letter and be at most 32 characters)`, '.tenant');
+    return tenant;
+  }
+  return `u-${requestDigest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+}
+
+export class ProvisioningService {
+  readonly #d: ProvisioningDeps;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: ProvisioningDeps) {
+    this.#d = deps;
+  }
+
+  /** Publish what a crash left in the outbox; re-send commands of steps still waiting on an agent. */
+  async start(): Promise<void> {
+    await this.#flush();
+    for (const r of this.#d.store.inStates(['PLACED', 'TEARDOWN'])) {
+      if (r.machineId !== null) await this.#d.queue.ensure(r.machineId);
+    }
+  }
+
+  /** Serialize work per key (a ledger owner, a request digest): prepare → persist → publish in order. */
+  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+
+  async #flush(): Promise<void> {
+    for (const o of this.#d.store.pendingOutbox()) await this.#publish(o);
+  }
+
+  async #publish(o: ProvisionOutboxEntry): Promise<void> {
+    if (o.kind === 'ledger') {
+      await this.#d.ledger.commit(o.text);
+    } else {
+      const c = JSON.parse(o.text) as { machine: PublicKeyIdV1; msgId: string; command: string };
+      await this.#d.queue.ensure(c.machine);
+      await this.#d.queue.publish(c.machine, c.msgId, new TextEncoder().encode(c.command));
+    }
+    this.#d.store.removeOutbox(o.id);
+  }
+
+  /** Persist a step with its ledger entry (prepared under the owner's lock) and command, then publish them. */
+  async #step(record: ProvisionRecord, entry: { owner: HolonIdV1; kind: string; body: JsonValue } | undefined, command?: { machine: PublicKeyIdV1; msgId: string; command: string }): Promise<void> {
+    const persist = async (): Promise<void> => {
+      const outbox: ProvisionOutboxEntry[] = [];
+      if (entry !== undefined) {
+        const p = await this.#d.ledger.prepare(entry.owner, entry.kind, entry.body, this.#d.clock.now());
+        outbox.push({ id: p.id, kind: 'ledger', text: p.text });
+      }
+      if (command !== undefined) outbox.push({ id: `cmd:${command.msgId}`, kind: 'command', text: JSON.stringify(command) });
+      this.#d.store.commit({ record, outbox });
+      for (const o of outbox) if (o.kind === 'ledger') await this.#publish(o);
+    };
+    if (entry !== undefined) await this.#locked(`ledger:${entry.owner}`, persist);
+    else await persist();
+    const cmd = command !== undefined ? this.#d.store.pendingOutbox().find((o) => o.id === `cmd:${command.msgId}`) : undefined;
+    if (cmd !== undefined) await this.#publish(cmd);
+  }
+
+  // --- provision ---------------------------------------------------------------------------------
+
+  provision(req: ProvisioningRequestV1): Promise<ProvisionStatusV1> {
+    const digest = ProvisioningRequestV1.digest(req);
+    return this.#locked(`req:${digest}`, () => this.#provision(req, digest));
+  }
+
+  async #provision(req: ProvisioningRequestV1, digest: CasDigest): Promise<ProvisionStatusV1> {
+    const { store, cell, clock } = this.#d;
+    const existing = store.get(digest);
+    if (existing !== undefined) return this.#status(existing);
+    const now = clock.now();
+    const requester = req.requesting_holon;
+    const replay = store.byNonce(requester, req.request_nonce);
+    if (replay !== undefined) throw new ProvisionError('replay', `request_nonce was already used by request ${replay.requestDigest} with another body`, '.request_nonce');
+    if (req.expires_at <= now) throw new ProvisionError('expired', `expired at ${req.expires_at} (now ${now})`, '.expires_at');
+    if (req.created_at.unix_ms > now + CLOCK_SKEW_MS) throw new ProvisionError('expired', `created ${req.created_at.unix_ms - now} ms in the future`, '.created_at.unix_ms');
+
+    const role = req.requested_role;
+    const template = roleTemplate(role);
+    if (template === undefined) throw new ProvisionError('role', `${role} is not a unit role`, '.requested_role');
+    if (!cell.certificate.allowed_roles.includes(role)) throw new ProvisionError('role', `cell ${cell.cellId} is not allowed to run ${role} (allowed: ${cell.certificate.allowed_roles.join(', ')})`, '.requested_role');
+
+    const authority = this.#authority(requester, now);
+    const permit = checkManifestPermits(authority.manifest, `/provision/${role}`, `holon.${requester}.children`, now);
+    checkStrictNarrowing(authority.manifest, req.requested_capabilities);
+    const children = store.activeChildren(requester);
+    if (children.length >= permit.grant.caps.max_children) {
+      throw new ProvisionError('budget', `the requester already has ${children.length} children (max_children ${permit.grant.caps.max_children})`, '.requested_capabilities');
+    }
+    this.#checkBudget(req.resource_budget, authority.budget, children, permit.grant.caps);
+
+    const unitName = unitNameFor(digest, req.tenant);
+    if (req.tenant !== undefined) {
+      const busy = store.list({ limit: 1_000, includeDestroyed: false }).find((r) => r.unitName === unitName && r.state !== 'REFUSED');
+      if (busy !== undefined) throw new ProvisionError('tenant-busy', `tenant ${req.tenant} already has unit ${unitName} (request ${busy.requestDigest})`, '.tenant');
+    }
+    const machine = placeUnit(req, template, this.#d.machines.enrolled(), (m) => store.activeOn(m));
+
+    const record: ProvisionRecord = {
+      requestDigest: digest,
+      state: 'PLACED',
+      since: now,
+      role,
+      requester,
+      nonce: req.request_nonce,
+      machineId: machine.machineId,
+      unitName,
+      tenant: req.tenant ?? null,
+      holonId: null,
+      request: text(ProvisioningRequestV1.encode(req)),
+      receipt: null,
+      natsJwt: null,
+      teardown: null,
+      destruction: null,
+      refusal: null,
+    };
+    const command = AgentCommandV1.seal(
+      {
+        op: 'provision',
+        request_digest: digest,
+        cell_id: cell.cellId,
+        machine_id: machine.machineId,
+        unit_name: unitName,
+        role,
+        limits: { cpu_millicores: template.limits.cpuMillicores, memory_bytes: template.limits.memoryBytes, pids: template.limits.pids },
+        network: template.network,
+        ...(req.tenant !== undefined ? { tenant: req.tenant } : {}),
+        issued_at: timeAt(now),
+      },
+      cell.signer,
+    );
+    await this.#step(
+      record,
+      { owner: convertId(requester, 'holon'), kind: 'PROVISION_AUTHORIZED', body: { request_digest: digest, role, machine_id: machine.machineId, unit_name: unitName, tenant: req.tenant ?? null, requester } },
+      { machine: machine.machineId, msgId: digest, command: text(AgentCommandV1.encode(command)) },
+    );
+    this.#d.logger.info({ request_digest: digest, role, machine_id: machine.machineId, unit: unitName }, 'provision placed');
+    return this.#status(record);
+  }
+
+  /** What the requester holds: the principal holds the root; a holon holds what its receipt says. */
+  #authority(requester: HolonIdV1, now: number): { manifest: Manifest; budget: ResourceBudgetV1 | null } {
+    if (sameKey(requester, this.#d.cell.principalKey)) return { manifest: ROOT_MANIFEST, budget: null };
+    const rec = this.#d.store.byHolon(requester);
+    if (rec === undefined || rec.receipt === null) throw new ProvisionError('unknown-holon', `${requester} is neither the principal nor a holon of this cell`, '.requesting_holon');
+    if (rec.state !== 'RUNNING') throw new ProvisionError('forbidden', `${requester} is ${rec.state}, not RUNNING`, '.requesting_holon');
+    const receipt = ProvisioningReceiptV1.parse(JSON.parse(rec.receipt));
+    if (receipt.issued_certificate.not_after < now) throw new ProvisionError('expired', `the certificate of ${requester} expired at ${receipt.issued_certificate.not_after}`, '.requesting_holon');
+    return { manifest: receipt.capability_manifest, budget: receipt.resource_budget };
+  }
+
+  /** A child's budget is carved out of what its parent has left, and within the permitting grant's caps. */
+  #checkBudget(asked: ResourceBudgetV1, parent: ResourceBudgetV1 | null, children: ProvisionRecord[], caps: Record<string, number>): void {
+    for (const q of BUDGET_QUANTITIES) {
+      const cap = caps[GRANT_CAP_OF[q]] ?? 0;
+      if (asked[q] > cap) throw new ProvisionError('budget', `${asked[q]} exceeds the permitting grant's ${GRANT_CAP_OF[q]} (${cap})`, `.resource_budget.${q}`);
+    }
+    if (parent === null) return;
+    const reserved = Object.fromEntries(BUDGET_QUANTITIES.map((q) => [q, 0])) as Record<(typeof BUDGET_QUANTITIES)[number], number>;
+    for (const c of children) {
+      const b = (JSON.parse(c.request) as ProvisioningRequestV1).resource_budget;
+      for (const q of BUDGET_QUANTITIES) reserved[q] += b[q];
+    }
+    for (const q of BUDGET_QUANTITIES) {
+      const left = parent[q] - reserved[q];
+      if (asked[q] > left) throw new ProvisionError('budget', `${asked[q]} is above what the requester has left (${left} of ${parent[q]})`, `.resource_budget.${q}`);
+    }
+    if (asked.valid_until.unix_ms > parent.valid_until.unix_ms) {
+      throw new ProvisionError('budget', `valid until ${asked.valid_until.unix_ms}, after the requester's ${parent.valid_until.unix_ms}`, '.resource_budget.valid_until.unix_ms');
+    }
+  }
+
+  // --- agent reports ------------------------------------------------------------------------------
+
+  /** A report from the machine that owns subject `holon.<host>.unit`; `host` is checked against the seal. */
+  unitReport(report: UnitReportV1, subjectHolon: string | undefined): Promise<UnitReportReplyV1> {
+    if (subjectHolon !== undefined && !sameKey(subjectHolon, report.machine_id)) {
+      throw new ProvisionError('unit-report', `machine ${report.machine_id} reported on the subject of ${subjectHolon}`, '.machine_id');
+    }
+    return this.#locked(`req:${report.request_digest}`, () => this.#unitReport(report));
+  }
+
+  async #unitReport(report: UnitReportV1): Promise<UnitReportReplyV1> {
+    const { store, cell, clock } = this.#d;
+    // The report's request digest is the provisioning's (PROVISIONED) or the teardown's (DESTROYED).
+    const rec = report.event === 'PROVISIONED' ? store.get(report.request_digest) : store.byHolon(report.holon_id);
+    if (rec === undefined) throw new ProvisionError('unit-report', `no provisioning for ${report.request_digest}`, '.request_digest');
+    if (rec.machineId !== report.machine_id || rec.unitName !== report.unit_name) {
+      throw new ProvisionError('unit-report', `${report.request_digest} is placed on ${rec.machineId ?? 'no machine'} as ${rec.unitName ?? '-'}, not ${report.machine_id} as ${report.unit_name}`, '.unit_name');
+    }
+    const now = clock.now();
+    const reply = (body: Omit<UnitReportReplyV1, 'cell_id' | 'at' | 'cell_seal' | 'request_digest'>): UnitReportReplyV1 =>
+      UnitReportReplyV1.seal({ request_digest: report.request_digest, cell_id: cell.cellId, ...body, at: timeAt(now) }, cell.signer);
+
+    if (report.event === 'PROVISIONED') {
+      if (rec.receipt !== null && rec.natsJwt !== null) {
+        if (rec.holonId !== report.holon_id) throw new ProvisionError('unit-report', `the unit was already issued as ${rec.holonId ?? '-'}, not ${report.holon_id}`, '.holon_id');
+        return reply({ receipt: ProvisioningReceiptV1.parse(JSON.parse(rec.receipt)), nats_user_jwt: rec.natsJwt });
+      }
+      if (rec.state !== 'PLACED') throw new ProvisionError('unit-report', `provisioning ${rec.requestDigest} is ${rec.state}`, '.event');
+      const req = ProvisioningRequestV1.parse(JSON.parse(rec.request));
+      const notAfter = Math.min(req.resource_budget.valid_until.unix_ms, cell.certificate.not_after);
+      const certificate = HolonCertificateV1.seal(
+        {
+          holon_id: report.holon_id,
+          role: req.requested_role,
+          cell_id: cell.cellId,
+          parent_holon: req.requesting_holon,
+          capability_manifest_digest: CapabilityManifestV1.digest(req.requested_capabilities),
+          // The sealed request is the act of delegation: it names the manifest and is signed by the parent.
+          delegation_digest: rec.requestDigest,
+          not_before: Math.min(now, notAfter),
+          not_after: notAfter,
+          serial: this.#d.allocateSerial(),
+        },
+        cell.signer,
+      );
+      const receipt = ProvisioningReceiptV1.seal(
+        {
+          request_digest: rec.requestDigest,
+          assigned_holon_id: report.holon_id,
+          assigned_cell_id: cell.cellId,
+          issued_certificate: certificate,
+          capability_manifest: req.requested_capabilities,
+          resource_budget: req.resource_budget,
+          parent_holon: req.requesting_holon,
+          provisioned_at: timeAt(now),
+        },
+        cell.signer,
+      );
+      const jwt = await this.#d.mintHolonUser(report.holon_id, report.nats_user_key as string, notAfter);
+      const next: ProvisionRecord = { ...rec, state: 'RUNNING', since: now, holonId: report.holon_id, receipt: text(ProvisioningReceiptV1.encode(receipt)), natsJwt: jwt };
+      await this.#step(next, {
+        owner: report.holon_id,
+        kind: 'HOLON_PROVISIONED',
+        body: {
+          request_digest: rec.requestDigest,
+          receipt_digest: ProvisioningReceiptV1.digest(receipt),
+          report_digest: UnitReportV1.digest(report),
+          machine_id: report.machine_id,
+          unit_name: report.unit_name,
+          adapter: report.adapter,
+          parent: req.requesting_holon,
+          role: req.requested_role,
+          certificate_serial: certificate.serial,
+        },
+      });
+      this.#d.logger.info({ request_digest: rec.requestDigest, holon_id: report.holon_id }, 'provisioned; receipt issued');
+      return reply({ receipt, nats_user_jwt: jwt });
+    }
+
+    // DESTROYED
+    if (rec.destruction !== null) return reply({ destruction: UnitDestructionReceiptV1.parse(JSON.parse(rec.destruction)) });
+    if (rec.state !== 'TEARDOWN' || rec.teardown === null) throw new ProvisionError('unit-report', `holon ${report.holon_id} is ${rec.state}, not being torn down`, '.event');
+    if (rec.teardown.requestDigest !== report.request_digest) throw new ProvisionError('unit-report', `the teardown of ${report.holon_id} is ${rec.teardown.requestDigest}`, '.request_digest');
+    const req = ProvisioningRequestV1.parse(JSON.parse(rec.request));
+    const destruction = UnitDestructionReceiptV1.seal(
+      {
+        holon_id: report.holon_id,
+        request_digest: rec.teardown.requestDigest,
+        cell_id: cell.cellId,
+        machine_id: report.machine_id,
+        unit_name: report.unit_name,
+        evidence_head: null,
+        evidence_replicated: false,
+        resources_released: req.resource_budget,
+        destroyed_at: timeAt(now),
+      },
+      cell.signer,
+    );
+    const next: ProvisionRecord = { ...rec, state: 'DESTROYED', since: now, destruction: text(UnitDestructionReceiptV1.encode(destruction)) };
+    await this.#step(next, {
+      owner: report.holon_id,
+      kind: 'HOLON_DESTROYED',
+      body: { teardown_digest: rec.teardown.requestDigest, destruction_digest: UnitDestructionReceiptV1.digest(destruction), report_digest: UnitReportV1.digest(report), machine_id: report.machine_id, unit_name: report.unit_name, evidence_replicated: false },
+    });
+    this.#d.logger.info({ holon_id: report.holon_id }, 'destroyed; receipt issued');
+    return reply({ destruction });
+  }
+
+  // --- teardown -----------------------------------------------------------------------------------
+
+  teardown(req: TeardownRequestV1): Promise<ProvisionStatusV1> {
+    return this.#locked(`holon:${req.holon_id}`, () => this.#teardown(req));
+  }
+
+  async #teardown(req: TeardownRequestV1): Promise<ProvisionStatusV1> {
+    const { store, cell, clock } = this.#d;
+    const now = clock.now();
+    const rec = store.byHolon(req.holon_id);
+    if (rec === undefined) throw new ProvisionError('unknown-holon', `no holon ${req.holon_id} in this cell`, '.holon_id');
+    const requester = req.principal_seal.key;
+    if (!sameKey(requester, cell.principalKey) && !sameKey(requester, rec.requester) && !sameKey(requester, cell.cellId)) {
+      throw new ProvisionError('forbidden', `${requester} is neither the principal nor the parent of ${req.holon_id}`, '.principal_seal.key');
+    }
+    const digest = TeardownRequestV1.digest(req);
+    if (rec.state === 'DESTROYED' || rec.state === 'TEARDOWN') return this.#status(rec);
+    if (rec.state !== 'RUNNING' || rec.machineId === null || rec.unitName === null) throw new ProvisionError('not-ready', `holon ${req.holon_id} is ${rec.state}; try again when it runs`, '.holon_id');
+    if (req.requested_at.unix_ms > now + CLOCK_SKEW_MS) throw new ProvisionError('expired', 'requested in the future', '.requested_at.unix_ms');
+    const command = AgentCommandV1.seal(
+      { op: 'destroy', request_digest: digest, cell_id: cell.cellId, machine_id: rec.machineId, unit_name: rec.unitName, holon_id: req.holon_id, issued_at: timeAt(now) },
+      cell.signer,
+    );
+    const next: ProvisionRecord = { ...rec, state: 'TEARDOWN', since: now, teardown: { requestDigest: digest, reason: req.reason, requester } };
+    await this.#step(
+      next,
+      { owner: req.holon_id, kind: 'TEARDOWN_REQUESTED', body: { teardown_digest: digest, reason: req.reason, requester, basic: true } },
+      { machine: rec.machineId, msgId: digest, command: text(AgentCommandV1.encode(command)) },
+    );
+    return this.#status(next);
+  }
+
+  // --- queries ------------------------------------------------------------------------------------
+
+  status(q: ProvisionStatusRequestV1): ProvisionStatusV1 {
+    const { store } = this.#d;
+    const rec = q.request_digest !== undefined ? store.get(q.request_digest) : store.byHolon(q.holon_id as HolonIdV1);
+    if (rec === undefined) throw new ProvisionError('unknown-holon', `no provisioning ${q.request_digest ?? q.holon_id ?? ''} in this cell`, q.request_digest !== undefined ? '.request_digest' : '.holon_id');
+    this.#mayRead(q.requester_seal.key, rec);
+    return this.#status(rec);
+  }
+
+  list(q: HolonListRequestV1): HolonListV1 {
+    const key = q.requester_seal.key;
+    const principal = sameKey(key, this.#d.cell.principalKey);
+    const rows = this.#d.store.list({
+      limit: q.limit + 1,
+      includeDestroyed: q.include_destroyed,
+      ...(q.after !== undefined ? { after: q.after } : {}),
+      ...(principal ? {} : { requester: convertId(key, 'holon') }),
+    });
+    const page = rows.slice(0, q.limit);
+    return HolonListV1.seal({ cell_id: this.#d.cell.cellId, holons: page.map(rowOf), more: rows.length > q.limit, at: timeAt(this.#d.clock.now()) }, this.#d.cell.signer);
+  }
+
+  #mayRead(key: string, rec: ProvisionRecord): void {
+    if (sameKey(key, this.#d.cell.principalKey) || sameKey(key, rec.requester) || (rec.holonId !== null && sameKey(key, rec.holonId))) return;
+    throw new ProvisionError('forbidden', `${key} may not read provisioning ${rec.requestDigest}`, '.requester_seal.key');
+  }
+
+  #status(rec: ProvisionRecord): ProvisionStatusV1 {
+    return ProvisionStatusV1.seal(
+      {
+        cell_id: this.#d.cell.cellId,
+        holon: rowOf(rec),
+        ...(rec.receipt !== null ? { receipt: ProvisioningReceiptV1.parse(JSON.parse(rec.receipt)) } : {}),
+        ...(rec.destruction !== null ? { destruction: UnitDestructionReceiptV1.parse(JSON.parse(rec.destruction)) } : {}),
+        at: timeAt(this.#d.clock.now()),
+      },
+      this.#d.cell.signer,
+    );
+  }
+}
+
+function rowOf(r: ProvisionRecord): HolonRowV1 {
+  return {
+    request_digest: r.requestDigest,
+    state: r.state,
+    role: r.role as HolonRowV1['role'],
+    requester: r.requester,
+    machine_id: r.machineId,
+    unit_name: r.unitName,
+    tenant: r.tenant,
+    holon_id: r.holonId,
+    since: r.since,
+    ...(r.refusal !== null ? { refusal: r.refusal } : {}),
+  };
+}
+
+export type { HolonError };
