@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Simulated FreeBSD `jls` (see install.ts).
+import { runJls } from './tools-sim.js';
+
+runJls(process.argv.slice(2));

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Simulated FreeBSD `netstat` (see install.ts).
+import { runNetstat } from './tools-sim.js';
+
+runNetstat(process.argv.slice(2));

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Simulated FreeBSD `rctl` (see install.ts).
+import { runRctl } from './tools-sim.js';
+
+runRctl(process.argv.slice(2));
