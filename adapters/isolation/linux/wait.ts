@@ -1,0 +1,4 @@
+/** Small timing helpers for polling kernel state. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
