@@ -3,7 +3,7 @@
  * link/rename + directory fsync), so a kill -9 at any instant leaves either
  * the old file or the new one, never half of either.
  */
-import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyStore, StoredFile } from './key-store.js';
 
@@ -95,6 +95,15 @@ export class FsKeyStore implements KeyStore {
       await fh.sync();
     } finally {
       await fh.close();
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(this.dir)).filter((n) => n.startsWith(prefix) && !n.includes('.tmp'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
     }
   }
 }

@@ -26,6 +26,8 @@ export interface KeyStore {
   replace(name: string, bytes: Uint8Array, mode: number): Promise<void>;
   /** Remove if present. */
   remove(name: string): Promise<void>;
+  /** Names of the files directly in the directory that start with `prefix`. */
+  list(prefix: string): Promise<string[]>;
 }
 
 /** File names below the data dir. Secrets are 0600. */

@@ -62,6 +62,8 @@ interface UnitState {
   step: Step;
   holon_id: HolonIdV1;
   nats_user_key: string;
+  /** the cell-sealed command being carried out (canonical JSON): a restart resumes it without waiting for redelivery */
+  command: string;
   /** the cell's receipt and JWT, once REPORTED */
   receipt?: string;
   jwt?: string;
@@ -107,6 +109,19 @@ export class UnitManager {
     const { isolation, log } = this.#d;
     const units = await isolation.list();
     if (units.length > 0) log.info({ units, adapter: isolation.kind }, 'units found running after start');
+    // Resume what a crash interrupted, now: the queue would redeliver it only after its ack wait.
+    for (const f of await this.#d.store.list('unit-')) {
+      if (!f.endsWith('.json')) continue;
+      const s = await this.#readState(f.slice('unit-'.length, -'.json'.length));
+      if (s === undefined || s.step === 'DONE') continue;
+      const cmd = AgentCommandV1.parse(JSON.parse(s.command));
+      log.info({ unit: s.unit_name, step: s.step, request_digest: s.request_digest }, 'resuming an interrupted unit command');
+      const p = this.#locked(cmd.unit_name, () => this.#provision(cmd))
+        .then(() => void (this.done += 1))
+        .catch((e: unknown) => log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), unit: s.unit_name }, 'resuming failed; the queue will redeliver the command'))
+        .finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    }
     this.#sub = this.#d.bus.subscribe(holonSubject(this.#d.hostHolon, AGENT_COMMAND_TOKEN), (m) => {
       const p = this.#onCommand(m).finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
@@ -192,10 +207,13 @@ export class UnitManager {
       limits: { cpuMillicores: cmd.limits!.cpu_millicores, memoryBytes: cmd.limits!.memory_bytes, pids: cmd.limits!.pids },
       network: cmd.network!,
     };
-    const info = await isolation.create(spec);
     const keys = await this.#keys(unit);
     const holonId = encodeId('holon', keys.signer.publicKey);
-    s ??= { request_digest: cmd.request_digest, unit_name: unit, step: 'RECEIVED', holon_id: holonId, nats_user_key: keys.natsPublic };
+    if (s === undefined) {
+      s = { request_digest: cmd.request_digest, unit_name: unit, step: 'RECEIVED', holon_id: holonId, nats_user_key: keys.natsPublic, command: dec.decode(AgentCommandV1.encode(cmd)) };
+      await this.#save(s);
+    }
+    const info = await isolation.create(spec);
     if (s.step === 'RECEIVED') {
       s = { ...s, step: 'CREATED' };
       await this.#save(s);

@@ -193,6 +193,15 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   await service.start();
 
   const provisions = new SqliteProvisionStore<ProvisionRecord>(join(dirname(cfg.database), 'provisions.db')) as unknown as ProvisionStore;
+  const crashKind = process.env.HOLONET_TEST_CRASH_AFTER;
+  if (crashKind !== undefined && crashKind !== '') {
+    // Same fault injection as withCrashPoint, for provisioning steps: killed once the step is persisted, before its outbox is published.
+    const commit = provisions.commit.bind(provisions);
+    provisions.commit = (step) => {
+      commit(step);
+      if ((step.outbox ?? []).some((o) => o.text.includes(`"kind":"${crashKind}"`))) process.kill(process.pid, 'SIGKILL');
+    };
+  }
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
   const provisioning = new ProvisioningService({
     store: provisions,
