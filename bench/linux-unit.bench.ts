@@ -22,7 +22,7 @@ const ITERATIONS = 15;
 const WARMUP = 2;
 const BARE_PARENT = 'holonet-bench';
 
-function bash(script: string): Promise<void> {
+export function bash(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/bash', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     let err = '';
@@ -71,7 +71,7 @@ function bareCgroups(layout: CgroupLayout, unit: string, limits: { cpuMillicores
   };
 }
 
-function bareScripts(layout: CgroupLayout, base: string, i: number): { create: string; destroy: string } {
+export function bareScripts(layout: CgroupLayout, base: string, i: number): { create: string; destroy: string } {
   const unit = `holonb-${i}`;
   const ns = `holonb-${i}-${randomBytes(3).toString('hex')}`;
   const link = `hb${randomBytes(6).toString('hex')}`;
