@@ -38,3 +38,18 @@ export { TeardownReceiptV1 } from './teardown-receipt.js';
 export { TeardownRequestV1 } from './teardown-request.js';
 export { timeAt, type TimeEnvelopeRef, MAX_UNIX_MS } from './time-envelope.js';
 export { TpmQuoteV1, type PcrSelectionV1 } from './tpm-quote.js';
+export {
+  AgentCommandV1,
+  HolonListRequestV1,
+  HolonListV1,
+  ProvisionStatusRequestV1,
+  ProvisionStatusV1,
+  UnitDestructionReceiptV1,
+  UnitReportReplyV1,
+  UnitReportV1,
+  PROVISION_STATES,
+  MAX_HOLONS_PER_PAGE,
+  type ProvisionState,
+  type HolonRowV1,
+  type UnitLimitsV1,
+} from './unit-flow.js';

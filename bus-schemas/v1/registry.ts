@@ -32,6 +32,16 @@ import { ResourceMeteringEventV1 } from './resource-metering-event.js';
 import { TeardownReceiptV1 } from './teardown-receipt.js';
 import { TeardownRequestV1 } from './teardown-request.js';
 import { TpmQuoteV1 } from './tpm-quote.js';
+import {
+  AgentCommandV1,
+  HolonListRequestV1,
+  HolonListV1,
+  ProvisionStatusRequestV1,
+  ProvisionStatusV1,
+  UnitDestructionReceiptV1,
+  UnitReportReplyV1,
+  UnitReportV1,
+} from './unit-flow.js';
 
 /** A wire type with its value type erased, as the registry holds it. */
 export type AnyWireType = WireType<unknown>;
@@ -69,6 +79,14 @@ export const V1_OBJECTS: readonly AnyWireType[] = [
   HeartbeatV1,
   MachineListRequestV1,
   MachineListV1,
+  AgentCommandV1,
+  UnitReportV1,
+  UnitDestructionReceiptV1,
+  UnitReportReplyV1,
+  ProvisionStatusRequestV1,
+  ProvisionStatusV1,
+  HolonListRequestV1,
+  HolonListV1,
 ] as AnyWireType[];
 
 /** True for objects made with defineSealedObject (they have seal/verify). */

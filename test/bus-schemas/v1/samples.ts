@@ -43,6 +43,16 @@ import {
   machineList,
   machineListRequest,
 } from './bootstrap-samples.js';
+import {
+  agentCommand,
+  holonList,
+  holonListRequest,
+  provisionStatus,
+  provisionStatusRequest,
+  unitDestructionReceipt,
+  unitReport,
+  unitReportReply,
+} from './flow-samples.js';
 export { ACTIVATED_SECRET, AGENT_NONCE, ORCHESTRATOR_NONCE, PCR_INDICES, PCR_VALUES, tpmQuote } from './sample-tpm-quote.js';
 
 // --- machine facts -------------------------------------------------------------------------------
@@ -396,6 +406,14 @@ export const SAMPLES: Record<string, () => unknown> = {
   HeartbeatV1: heartbeat,
   MachineListRequestV1: machineListRequest,
   MachineListV1: machineList,
+  AgentCommandV1: agentCommand,
+  UnitReportV1: unitReport,
+  UnitDestructionReceiptV1: unitDestructionReceipt,
+  UnitReportReplyV1: unitReportReply,
+  ProvisionStatusRequestV1: provisionStatusRequest,
+  ProvisionStatusV1: provisionStatus,
+  HolonListRequestV1: holonListRequest,
+  HolonListV1: holonList,
 };
 
 /** `value` with its seal replaced by a fresh one from `signer` (to build validly sealed variants). */
