@@ -21,7 +21,10 @@ import type { Clock } from '../bus-schemas/clock.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { convertId, encodeId, type CellIdV1, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../bus-schemas/keys.js';
-import { AGENT_COMMAND_TOKEN, evtSubject, holonSubject, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { AGENT_COMMAND_TOKEN, evtSubject, holonSubject, JOB_COMMAND_TOKEN, JOB_OUTPUT_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { JobCommandV1, JobResultV1 } from '../bus-schemas/v1/job.js';
+import { RefusalV1, sealRefusal } from '../bus-schemas/v1/refusal.js';
+import { runGuardedJob } from './job-runner.js';
 import type { IsolationPort, UnitSpec } from '../bus-schemas/units/port.js';
 import { ProvisioningReceiptV1 } from '../bus-schemas/v1/provisioning-receipt.js';
 import { timeAt } from '../bus-schemas/v1/time-envelope.js';
@@ -96,6 +99,7 @@ export class UnitManager {
   readonly #d: UnitManagerDeps;
   readonly #locks = new Map<string, Promise<unknown>>();
   #sub: { unsubscribe(): void } | undefined;
+  #jobSub: { unsubscribe(): void } | undefined;
   #inFlight = new Set<Promise<void>>();
   /** commands carried out (for tests and logs) */
   done = 0;
@@ -126,11 +130,16 @@ export class UnitManager {
       const p = this.#onCommand(m).finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
     });
+    this.#jobSub = this.#d.bus.subscribe(holonSubject(this.#d.hostHolon, JOB_COMMAND_TOKEN), (m) => {
+      const p = this.#onJob(m).finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    });
     await this.#d.bus.flush();
   }
 
   async stop(): Promise<void> {
     this.#sub?.unsubscribe();
+    this.#jobSub?.unsubscribe();
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -155,6 +164,40 @@ export class UnitManager {
       log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), request_digest: cmd.request_digest, unit: cmd.unit_name, op: cmd.op }, 'command failed; it will be redelivered');
       // Redelivered after a delay; every step is idempotent.
       m.respond(enc.encode('-NAK {"delay": 5000000000}'));
+    }
+  }
+
+  /** A guarded job from the cell: verify, run (hash-pinned), answer with the sealed result or a sealed refusal. */
+  async #onJob(m: BusMessage): Promise<void> {
+    const { log, machine } = this.#d;
+    const refuse = (e: unknown): void => {
+      log.warn({ err: e instanceof HolonError ? e.toJSON() : String(e) }, 'job refused');
+      m.respond(RefusalV1.encode(sealRefusal(e, { signer: machine.signer, at: timeAt(this.#d.clock.now()) })));
+    };
+    let cmd: JobCommandV1;
+    try {
+      cmd = JobCommandV1.decode(m.data);
+      JobCommandV1.verify(cmd, convertId(this.#d.cellId, 'key'));
+      if (cmd.machine_id !== machine.machineId) throw new UnitCommandError(`job for ${cmd.machine_id}, not this machine`);
+      const s = await this.#readState(cmd.unit_name);
+      if (s?.step !== 'DONE' || s.holon_id !== cmd.holon_id) throw new UnitCommandError(`no running unit ${cmd.unit_name} for ${cmd.holon_id} on this machine`);
+    } catch (e) {
+      refuse(e);
+      return;
+    }
+    try {
+      const output = holonSubject(this.#d.hostHolon, JOB_OUTPUT_TOKEN, cmd.job_id);
+      const result = await runGuardedJob(cmd, {
+        isolation: this.#d.isolation,
+        machine,
+        clock: this.#d.clock,
+        onOutput: (stream, seq, chunk) => this.#d.bus.publish(output, enc.encode(JSON.stringify({ stream, seq, data: chunk.toString('base64') }))),
+      });
+      await this.#d.bus.flush();
+      log.info({ job_id: cmd.job_id, holon_id: cmd.holon_id, outcome: result.outcome, exit_code: result.exit_code, signal: result.signal, code: result.refusal?.code }, 'job finished');
+      m.respond(JobResultV1.encode(result));
+    } catch (e) {
+      refuse(e);
     }
   }
 

@@ -47,12 +47,18 @@ export const API_SUBJECTS = {
   holons: 'api.holons.list',
   /** requester → cell: TeardownRequestV1 */
   teardown: 'api.teardown',
+  /** requester → cell: JobRequestV1 (answered with the agent's JobResultV1) */
+  jobRun: 'api.job.run',
 } as const;
 
 /** `holon.<host holon>.cmd`: where the CMD work queue of a machine is delivered (a push consumer). */
 export const AGENT_COMMAND_TOKEN = 'cmd';
 /** `holon.<host holon>.unit`: where an agent reports its units to the cell (request/reply). */
 export const UNIT_REPORT_TOKEN = 'unit';
+/** `holon.<host holon>.job`: where the cell hands an agent a JobCommandV1 (request/reply). */
+export const JOB_COMMAND_TOKEN = 'job';
+/** `holon.<host holon>.jobout.<job id>`: a running job's output chunks. */
+export const JOB_OUTPUT_TOKEN = 'jobout';
 
 /** The durable CMD consumer of one machine (a valid JetStream consumer name). */
 export function agentConsumerName(machine: PublicKeyIdV1): string {

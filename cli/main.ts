@@ -56,6 +56,10 @@ const ports: CliPorts & InitPorts & UpPorts = {
     const conn = await connectTarget(target);
     return {
       request: (opts) => requestSigned(conn, opts),
+      subscribe(subject, onMessage) {
+        const sub = conn.nc.subscribe(subject, { callback: (err, m) => void (err === null && onMessage(m.data)) });
+        return { ready: conn.nc.flush(), drain: async () => void (await conn.nc.flush()), close: () => sub.unsubscribe() };
+      },
       close: () => conn.close(),
     };
   },

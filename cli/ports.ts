@@ -30,6 +30,8 @@ export interface BusTarget {
 export interface CellClient {
   /** Send a sealed request; the verified reply, or a thrown RefusedError carrying the cell's signed refusal. */
   request<Q, R>(opts: { subject: string; requestType: WireType<Q>; request: Q; replyType: WireType<R>; responder?: PublicKeyIdV1; timeoutMs?: number }): Promise<R>;
+  /** Core subscription (job output); `ready` once the server has it, `drain` delivers what is in flight, then stops. */
+  subscribe?(subject: string, onMessage: (data: Uint8Array) => void): { ready: Promise<void>; drain(): Promise<void>; close(): void };
   close(): Promise<void>;
 }
 

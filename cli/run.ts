@@ -2,6 +2,7 @@
  * The dispatcher: `holonctl <command> [options]`. Adding a command = one
  * file in cli/commands/ and one line in COMMANDS.
  */
+import { jobCommand } from './commands/job.js';
 import { holonsCommand, provisionCommand, showCommand, teardownCommand } from './commands/holons.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { approveCommand } from './commands/approve.js';
@@ -12,7 +13,7 @@ import { upCommand, type UpPorts } from './commands/up.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, writeLine, type CliIo, type Command } from './command.js';
 import type { CliPorts } from './ports.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, upCommand, auditCommand, machinesCommand, approveCommand, provisionCommand, holonsCommand, showCommand, teardownCommand];
+export const COMMANDS: readonly Command[] = [initCommand, upCommand, auditCommand, machinesCommand, approveCommand, provisionCommand, holonsCommand, showCommand, teardownCommand, jobCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -44,7 +44,9 @@ import { dirname, join } from 'node:path';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { AGENT_COMMAND_TOKEN, agentConsumerName, cmdSubject, holonSubject, HOLON_ROOT, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { AGENT_COMMAND_TOKEN, agentConsumerName, cmdSubject, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { JobCommandV1, JobRequestV1, JobResultV1 } from '../bus-schemas/v1/job.js';
+import { requestSigned } from '../adapters/nats/request-reply.js';
 import { convertId } from '../bus-schemas/ids.js';
 import { ProvisioningRequestV1 } from '../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../bus-schemas/v1/teardown-request.js';
@@ -208,6 +210,17 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store) },
     ledger: provisionLedger(machineLedger(writer)),
     queue: commandQueue(conn, log),
+    jobs: {
+      run: (machineId, command, timeoutMs) =>
+        requestSigned(conn, {
+          subject: holonSubject(convertId(machineId, 'holon'), JOB_COMMAND_TOKEN),
+          requestType: JobCommandV1,
+          request: command,
+          replyType: JobResultV1,
+          responder: machineId,
+          timeoutMs,
+        }),
+    },
     mintHolonUser: (holonId, natsUserKey, expiresAt) => mintUserJwt(seeds, holonGrant(holonId, { expiresAt }), natsUserKey),
     allocateSerial: () => store.allocateSerial(),
     cell,
@@ -226,6 +239,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     await serve(conn, { ...common, subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.provision(q), maxInFlight: 1024 }),
     await serve(conn, { ...common, subject: API_SUBJECTS.provisionStatus, requestType: ProvisionStatusRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.status(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.holons, requestType: HolonListRequestV1, replyType: HolonListV1, handler: (q) => provisioning.list(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.jobRun, requestType: JobRequestV1, replyType: JobResultV1, handler: (q) => provisioning.runJob(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.teardown(q) }),
     await serve(conn, {
       ...common,

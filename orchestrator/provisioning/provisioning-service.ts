@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { checkManifestPermits, checkStrictNarrowing } from '../../bus-schemas/capability/index.js';
 import type { Clock } from '../../bus-schemas/clock.js';
 import type { CasDigest } from '../../bus-schemas/digest.js';
-import type { HolonError } from '../../bus-schemas/errors.js';
+import { HolonError } from '../../bus-schemas/errors.js';
+import { JobCommandV1, JobRequestV1, JobResultV1, jobIdOf } from '../../bus-schemas/v1/job.js';
 import { convertId, type HolonIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import type { JsonValue } from '../../bus-schemas/json-value.js';
 import { roleTemplate } from '../../bus-schemas/units/roles.js';
@@ -66,11 +67,29 @@ export interface CommandQueue {
   publish(machineId: PublicKeyIdV1, msgId: string, bytes: Uint8Array): Promise<void>;
 }
 
+/** The agents, as the cell reaches them for jobs (core request/reply on holon.<host>.job). */
+export interface AgentJobs {
+  run(machineId: PublicKeyIdV1, command: JobCommandV1, timeoutMs: number): Promise<JobResultV1>;
+}
+
+/** A guarded job the agent refused (hash mismatch, unreadable executable): the agent's code and reason. */
+export class JobRefusedError extends HolonError {
+  readonly reason: string;
+  constructor(code: string, reason: string) {
+    super(code, `job: ${reason}`);
+    this.reason = reason;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, reason: this.reason };
+  }
+}
+
 export interface ProvisioningDeps {
   store: ProvisionStore;
   machines: { get(id: PublicKeyIdV1): MachineRecord | undefined; enrolled(): MachineRecord[] };
   ledger: ProvisionLedger;
   queue: CommandQueue;
+  jobs?: AgentJobs;
   /** a NATS user JWT for the holon's own nkey, allowed only `holon.<id>.>` */
   mintHolonUser(holonId: HolonIdV1, natsUserKey: string, expiresAt: number): Promise<string>;
   allocateSerial(): number;
@@ -430,6 +449,63 @@ export class ProvisioningService {
     return this.#status(next);
   }
 
+  // --- guarded jobs -------------------------------------------------------------------------------
+
+  /** Authorize a job (principal or the holon's parent; the holon RUNNING), record it, have the agent run it, record the result. */
+  async runJob(req: JobRequestV1): Promise<JobResultV1> {
+    const { store, cell, clock } = this.#d;
+    if (this.#d.jobs === undefined) throw new ProvisionError('not-ready', 'this cell runs no jobs', '.holon_id');
+    const now = clock.now();
+    const rec = store.byHolon(req.holon_id);
+    if (rec === undefined) throw new ProvisionError('unknown-holon', `no holon ${req.holon_id} in this cell`, '.holon_id');
+    const requester = req.requester_seal.key;
+    if (!sameKey(requester, cell.principalKey) && !sameKey(requester, rec.requester)) {
+      throw new ProvisionError('forbidden', `${requester} is neither the principal nor the parent of ${req.holon_id}`, '.requester_seal.key');
+    }
+    if (rec.state !== 'RUNNING' || rec.machineId === null || rec.unitName === null) throw new ProvisionError('not-ready', `holon ${req.holon_id} is ${rec.state}`, '.holon_id');
+    if (Math.abs(req.requested_at.unix_ms - now) > CLOCK_SKEW_MS) throw new ProvisionError('expired', `requested ${now - req.requested_at.unix_ms} ms from now`, '.requested_at.unix_ms');
+    const digest = JobRequestV1.digest(req);
+    const jobId = jobIdOf(digest);
+    const owner = req.holon_id;
+    const append = (kind: string, body: JsonValue): Promise<void> =>
+      this.#locked(`ledger:${owner}`, async () => {
+        const p = await this.#d.ledger.prepare(owner, kind, body, clock.now());
+        await this.#d.ledger.commit(p.text);
+      });
+    await append('JOB_AUTHORIZED', { job_id: jobId, request_digest: digest, requester, argv0: req.argv[0] as string, argc: req.argv.length, sha256: req.sha256, timeout_ms: req.timeout_ms });
+    const command = JobCommandV1.seal(
+      { job_id: jobId, request_digest: digest, cell_id: cell.cellId, machine_id: rec.machineId, holon_id: req.holon_id, unit_name: rec.unitName, argv: req.argv, sha256: req.sha256, timeout_ms: req.timeout_ms, issued_at: timeAt(now) },
+      cell.signer,
+    );
+    let result: JobResultV1;
+    try {
+      result = await this.#d.jobs.run(rec.machineId, command, req.timeout_ms + 30_000);
+    } catch (e) {
+      const code = e instanceof HolonError ? e.code : 'HOLON_E_INTERNAL';
+      await append('JOB_FAILED', { job_id: jobId, code, reason: (e instanceof Error ? e.message : String(e)).slice(0, 512) });
+      throw e;
+    }
+    const evidence = {
+      job_id: jobId,
+      result_digest: JobResultV1.digest(result),
+      outcome: result.outcome,
+      executable_sha256: result.executable_sha256,
+      exit_code: result.exit_code,
+      signal: result.signal,
+      timed_out: result.timed_out,
+      stdout_sha256: result.stdout_sha256,
+      stderr_sha256: result.stderr_sha256,
+      stdout_bytes: result.stdout_bytes,
+      stderr_bytes: result.stderr_bytes,
+    };
+    if (result.outcome === 'REFUSED') {
+      await append('JOB_REFUSED', { ...evidence, code: result.refusal?.code ?? 'HOLON_E_JOB', reason: result.refusal?.reason ?? '' });
+      throw new JobRefusedError(result.refusal?.code ?? 'HOLON_E_JOB', result.refusal?.reason ?? 'refused by the agent');
+    }
+    await append('JOB_RESULT', evidence);
+    return result;
+  }
+
   // --- queries ------------------------------------------------------------------------------------
 
   status(q: ProvisionStatusRequestV1): ProvisionStatusV1 {
@@ -487,4 +563,3 @@ function rowOf(r: ProvisionRecord): HolonRowV1 {
   };
 }
 
-export type { HolonError };
