@@ -53,3 +53,4 @@ export {
   type HolonRowV1,
   type UnitLimitsV1,
 } from './unit-flow.js';
+export { EMPTY_SHA256, JobCommandV1, JobIdSchema, jobIdOf, JobRequestV1, JobResultV1, MAX_JOB_TIMEOUT_MS, Sha256HexSchema } from './job.js';

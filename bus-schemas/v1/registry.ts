@@ -4,6 +4,7 @@
  * new object is published, fuzzed and documented by being added here.
  */
 import type { SealedWireType, WireType } from '../wire.js';
+import { JobCommandV1, JobRequestV1, JobResultV1 } from './job.js';
 import { BootstrapAttestV1 } from './bootstrap-attest.js';
 import { BootstrapChallengeV1 } from './bootstrap-challenge.js';
 import { BootstrapHelloV1 } from './bootstrap-hello.js';
@@ -87,6 +88,9 @@ export const V1_OBJECTS: readonly AnyWireType[] = [
   ProvisionStatusV1,
   HolonListRequestV1,
   HolonListV1,
+  JobRequestV1,
+  JobCommandV1,
+  JobResultV1,
 ] as AnyWireType[];
 
 /** True for objects made with defineSealedObject (they have seal/verify). */

@@ -53,6 +53,7 @@ import {
   unitReport,
   unitReportReply,
 } from './flow-samples.js';
+import { jobCommand, jobRequest, jobResult } from './job-samples.js';
 export { ACTIVATED_SECRET, AGENT_NONCE, ORCHESTRATOR_NONCE, PCR_INDICES, PCR_VALUES, tpmQuote } from './sample-tpm-quote.js';
 
 // --- machine facts -------------------------------------------------------------------------------
@@ -410,6 +411,9 @@ export const SAMPLES: Record<string, () => unknown> = {
   UnitReportV1: unitReport,
   UnitDestructionReceiptV1: unitDestructionReceipt,
   UnitReportReplyV1: unitReportReply,
+  JobRequestV1: jobRequest,
+  JobCommandV1: jobCommand,
+  JobResultV1: jobResult,
   ProvisionStatusRequestV1: provisionStatusRequest,
   ProvisionStatusV1: provisionStatus,
   HolonListRequestV1: holonListRequest,
