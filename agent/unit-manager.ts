@@ -57,7 +57,8 @@ export interface UnitManagerDeps {
   crashAfter?: string;
 }
 
-type Step = 'RECEIVED' | 'CREATED' | 'KEYED' | 'SECRETS' | 'REPORTED' | 'DONE';
+/** DESTROYED is a tombstone: a provision command redelivered after its unit was torn down is acked, never re-run. */
+type Step = 'RECEIVED' | 'CREATED' | 'KEYED' | 'SECRETS' | 'REPORTED' | 'DONE' | 'DESTROYED';
 
 interface UnitState {
   request_digest: string;
@@ -117,7 +118,7 @@ export class UnitManager {
     for (const f of await this.#d.store.list('unit-')) {
       if (!f.endsWith('.json')) continue;
       const s = await this.#readState(f.slice('unit-'.length, -'.json'.length));
-      if (s === undefined || s.step === 'DONE') continue;
+      if (s === undefined || s.step === 'DONE' || s.step === 'DESTROYED') continue;
       const cmd = AgentCommandV1.parse(JSON.parse(s.command));
       log.info({ unit: s.unit_name, step: s.step, request_digest: s.request_digest }, 'resuming an interrupted unit command');
       const p = this.#locked(cmd.unit_name, () => this.#provision(cmd))
@@ -240,6 +241,13 @@ export class UnitManager {
     const { isolation, log, machine } = this.#d;
     const unit = cmd.unit_name;
     let s = await this.#readState(unit);
+    if (s?.step === 'DESTROYED') {
+      if (s.request_digest === cmd.request_digest) {
+        log.info({ unit, request_digest: cmd.request_digest }, 'provision command for a unit already torn down: acknowledged, not re-run');
+        return;
+      }
+      s = undefined; // the name is free again (a tenant's next unit)
+    }
     if (s !== undefined && s.request_digest !== cmd.request_digest) {
       throw new UnitCommandError(`unit ${unit} belongs to request ${s.request_digest}, not ${cmd.request_digest}`);
     }
@@ -316,7 +324,9 @@ export class UnitManager {
     );
     const reply = await this.#report(report);
     if (reply.destruction === undefined) throw new UnitCommandError('the cell answered DESTROYED without a destruction receipt');
-    for (const f of [holonKeyFile(unit), natsKeyFile(unit), stateFile(unit)]) await store.remove(f);
+    for (const f of [holonKeyFile(unit), natsKeyFile(unit)]) await store.remove(f);
+    const s = await this.#readState(unit);
+    if (s !== undefined) await this.#save({ request_digest: s.request_digest, unit_name: unit, step: 'DESTROYED', holon_id: s.holon_id, nats_user_key: s.nats_user_key, command: s.command });
     log.info({ unit, holon_id: cmd.holon_id, request_digest: cmd.request_digest }, 'unit destroyed');
   }
 

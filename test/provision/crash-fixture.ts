@@ -4,6 +4,7 @@
  * request must end with exactly one unit and one receipt.
  */
 import type { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLedgerReplay } from '../../adapters/nats/ledger-replay.js';
@@ -71,6 +72,9 @@ export type Fault = { kind: 'agent-step'; step: string } | { kind: 'orchestrator
  * and check the request ends RUNNING once, with one receipt; then tear the
  * unit down so the next row starts from nothing.
  */
+/** Unit names the rows created, for the leftover check. */
+export const ROW_UNITS: string[] = [];
+
 export async function crashRow(t: Test, dir: string, fault: Fault): Promise<void> {
   const env: Record<string, string> =
     fault.kind === 'agent-step' ? { HOLONET_TEST_UNIT_CRASH_AFTER: fault.step } : fault.kind === 'orchestrator-after' ? { HOLONET_TEST_CRASH_AFTER: fault.entry } : {};
@@ -112,6 +116,7 @@ export async function crashRow(t: Test, dir: string, fault: Fault): Promise<void
       t.equal(kinds.filter((k) => k === 'PROVISION_AUTHORIZED').length, 1, `one PROVISION_AUTHORIZED (${kinds.join(', ')})`);
       t.equal(kinds.filter((k) => k === 'HOLON_PROVISIONED').length, 1, 'one HOLON_PROVISIONED: one receipt');
       const unit = s.holon.unit_name as string;
+      ROW_UNITS.push(unit);
       t.ok(existsSync(join(dir, 'agent/isolation/units', unit)), `unit ${unit} exists`);
       const rows = (JSON.parse(holonctl(['holons', ...second.bus, '--json']).stdout) as { holons: { request_digest: string }[] }).holons;
       t.equal(rows.filter((r) => r.request_digest === digest).length, 1, 'one unit for the request');
@@ -125,5 +130,26 @@ export async function crashRow(t: Test, dir: string, fault: Fault): Promise<void
     }
   } finally {
     await stopUp(second);
+  }
+}
+
+/**
+ * A command the killed agent never acked is redelivered by JetStream after
+ * the consumer's ack wait (30 s), possibly long after its unit was torn
+ * down: run the cell that long and check that no unit of the rows came back.
+ */
+export async function noUnitComesBack(t: Test, dir: string): Promise<void> {
+  const up = await startUp(dir);
+  try {
+    await new Promise((r) => setTimeout(r, 35_000));
+  } finally {
+    await stopUp(up);
+  }
+  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  t.ok(ROW_UNITS.length > 0, `checked ${ROW_UNITS.length} units`);
+  for (const u of ROW_UNITS) {
+    t.notOk(netns.includes(`holon-${u} `) || netns.includes(`holon-${u}\n`), `no netns of ${u}`);
+    t.notOk(existsSync(join(dir, 'agent/isolation/units', u)), `no unit dir of ${u}`);
+    t.notOk(existsSync(`/sys/fs/cgroup/pids/holonet/${u}`) || existsSync(`/sys/fs/cgroup/holonet/${u}`), `no cgroup of ${u}`);
   }
 }
