@@ -89,4 +89,11 @@ const ports: CliPorts & InitPorts & UpPorts = {
   },
 };
 
+// `holonctl … | head`: a reader that went away is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 process.exitCode = await runCli(process.argv.slice(2), io, ports);
