@@ -73,6 +73,8 @@ const ConfigFileSchema = object({
   certificate_validity_ms: optional(integer({ min: 60_000, max: 10 * 365 * 86_400_000 })),
   /** provider keys whose jurisdiction attestations are believed */
   trusted_providers: optional(array(PublicKeyIdSchema, { max: 256 })),
+  /** placement: a machine may be filled to this many times its measured memory and max_units (default 1) */
+  placement_overcommit: optional(integer({ min: 1, max: 1000 })),
 });
 export type OrchestratorConfigFile = Infer<typeof ConfigFileSchema>;
 
@@ -94,6 +96,7 @@ export interface OrchestratorConfig {
   admissionEpochMs: number;
   certificateValidityMs: number;
   trustedProviders: PublicKeyIdV1[];
+  placementOvercommit: number;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -148,6 +151,7 @@ export function parseOrchestratorConfig(text: string, file: string): Orchestrato
     ...(c.challenge_ttl_ms !== undefined ? { challengeTtlMs: c.challenge_ttl_ms } : {}),
     maxClockSkewMs: c.max_clock_skew_ms ?? CONFIG_DEFAULTS.maxClockSkewMs,
     admissionEpochMs: c.admission_epoch_ms ?? CONFIG_DEFAULTS.admissionEpochMs,
+    placementOvercommit: c.placement_overcommit ?? 1,
     certificateValidityMs: c.certificate_validity_ms ?? CONFIG_DEFAULTS.certificateValidityMs,
     trustedProviders: c.trusted_providers ?? [],
   };

@@ -60,6 +60,8 @@ export interface MachineStore {
   credentials(id: PublicKeyIdV1): { natsUserKey: string; jwt: string } | undefined;
   /** Next certificate serial of this cell (its own transaction; a crash may leave a gap, never a repeat). */
   allocateSerial(): number;
+  /** Reserve `count` consecutive serials in one transaction; returns the first. */
+  allocateSerials(count: number): number;
   /** After a rebuild: serials continue above `atLeast`. */
   raiseSerial(atLeast: number): void;
   commit(step: StepWrite): void;

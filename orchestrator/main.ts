@@ -82,7 +82,8 @@ function machineLedger(writer: LedgerWriter): MachineLedger {
         expectLastSubjectSeq: j.expect,
         ...(j.expectLast !== undefined ? { expectLastSeq: j.expectLast } : {}),
       };
-      await writer.commit(prepared);
+      // A prepared entry whose place was taken meanwhile is sealed again on the current head (never lost, never doubled).
+      await writer.commitOrReseal(prepared);
     },
   };
 }
@@ -117,6 +118,24 @@ function commandQueue(conn: BusConnection, log: Logger): CommandQueue {
     async publish(machineId, msgId, bytes) {
       await conn.js.publish(cmdSubject(machineId), bytes, { msgID: msgId });
     },
+  };
+}
+
+/**
+ * Holon certificate serials in blocks of 256: one synchronous (fsynced)
+ * transaction per block instead of one per holon, which blocked the event
+ * loop for every receipt. A restart abandons the rest of a block: a gap in
+ * the serials, never a repeat.
+ */
+function serialBlocks(store: MachineStore): () => number {
+  let next = 0;
+  let end = 0;
+  return () => {
+    if (next >= end) {
+      next = store.allocateSerials(256);
+      end = next + 256;
+    }
+    return next++;
   };
 }
 
@@ -222,7 +241,8 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
         }),
     },
     mintHolonUser: (holonId, natsUserKey, expiresAt) => mintUserJwt(seeds, holonGrant(holonId, { expiresAt }), natsUserKey),
-    allocateSerial: () => store.allocateSerial(),
+    allocateSerial: serialBlocks(store),
+    overcommit: cfg.placementOvercommit,
     cell,
     clock: systemClock,
     logger: log.child({ component: 'provisioning' }),

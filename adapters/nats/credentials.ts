@@ -36,7 +36,24 @@ export function createNkeySeed(kind: NkeyKind): string {
   return new TextDecoder().decode(kp.getSeed());
 }
 
+/*
+ * Key pairs by seed: @nats-io/nkeys derives the public key in pure JS
+ * (tweetnacl) on every fromSeed, a few milliseconds each; the orchestrator
+ * mints a JWT per provisioned holon with the same two account keys, so they
+ * are derived once per process.
+ */
+const KEYPAIRS = new Map<string, KeyPair>();
+
 function keyPair(seed: string, kind: NkeyKind, what: string): KeyPair {
+  const cached = KEYPAIRS.get(`${kind}:${seed.trim()}`);
+  if (cached !== undefined) return cached;
+  const kp = deriveKeyPair(seed, kind, what);
+  if (KEYPAIRS.size > 64) KEYPAIRS.clear();
+  KEYPAIRS.set(`${kind}:${seed.trim()}`, kp);
+  return kp;
+}
+
+function deriveKeyPair(seed: string, kind: NkeyKind, what: string): KeyPair {
   const text = seed.trim();
   if (!text.startsWith(SEED_PREFIX[kind])) throw new CredentialsError(`${what} is not an ${kind} nkey seed`);
   let kp: KeyPair;

@@ -296,6 +296,30 @@ export class LedgerWriter {
     return { seq: c.entry.seq, digest: c.digest, streamSeq: stored.seq };
   }
 
+  /**
+   * Commit a prepared entry that may have been prepared long ago (a
+   * write-ahead outbox after a crash). If its place in the chain was taken:
+   * when the head IS this entry (published before the crash, its msg id
+   * outside the duplicate window) there is nothing to do; otherwise the
+   * same event is sealed again on the current head and appended. Never two
+   * copies of one prepared entry, never a fork.
+   */
+  async commitOrReseal(prepared: PreparedAppend): Promise<AppendResult> {
+    try {
+      return await this.commit(prepared);
+    } catch (e) {
+      if (!(e instanceof LedgerAppendError) || e instanceof LedgerHeadError) throw e;
+      const head = await this.readHead(prepared.owner);
+      if (head !== null && head.digest === prepared.sealed.digest) {
+        this.#heads.set(prepared.owner, head);
+        return { entry: prepared.sealed.entry, digest: head.digest, stream_seq: head.streamSeq, duplicate: true, attempts: 1 };
+      }
+      const e2 = prepared.sealed.entry;
+      const again = await this.prepare(prepared.owner, e2.kind, e2.body, { at: e2.at });
+      return { ...(await this.commit(again)), attempts: 2 };
+    }
+  }
+
   /** Forget cached heads (e.g. after a reconnect to another cluster); the next append re-reads. */
   forgetHeads(): void {
     this.#heads.clear();

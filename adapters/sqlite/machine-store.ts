@@ -200,6 +200,14 @@ export class SqliteMachineStore<M extends StoredMachine> {
     return row.value;
   }
 
+  /** Reserve `count` serials in one transaction; returns the first. (A crash leaves a gap, never a repeat.) */
+  allocateSerials(count: number): number {
+    const row = this.#db
+      .prepare("INSERT INTO counters (name, value) VALUES ('certificate_serial', ?) ON CONFLICT(name) DO UPDATE SET value = value + ? RETURNING value")
+      .get(count, count) as { value: number };
+    return row.value - count + 1;
+  }
+
   /** After a rebuild: serials continue above the highest one in the ledger. */
   raiseSerial(atLeast: number): void {
     this.#db.prepare("INSERT INTO counters (name, value) VALUES ('certificate_serial', ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)").run(atLeast);

@@ -21,6 +21,8 @@ export interface StoredProvision {
   nonce: string;
   machineId: string | null;
   holonId: string | null;
+  unitName: string | null;
+  memoryBytes: number;
 }
 export interface StoredOutbox {
   id: string;
@@ -36,12 +38,16 @@ CREATE TABLE IF NOT EXISTS provisions (
   nonce TEXT NOT NULL,
   machine_id TEXT,
   holon_id TEXT,
+  unit_name TEXT,
+  memory_bytes INTEGER NOT NULL DEFAULT 0,
   record TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS provisions_nonce ON provisions (requester, nonce);
 CREATE INDEX IF NOT EXISTS provisions_holon ON provisions (holon_id);
 CREATE INDEX IF NOT EXISTS provisions_machine ON provisions (machine_id, state);
 CREATE INDEX IF NOT EXISTS provisions_state ON provisions (state);
+CREATE INDEX IF NOT EXISTS provisions_requester ON provisions (requester, state);
+CREATE INDEX IF NOT EXISTS provisions_unit ON provisions (unit_name, state);
 CREATE TABLE IF NOT EXISTS provision_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, text TEXT NOT NULL);
 `;
 
@@ -70,22 +76,24 @@ export class SqliteProvisionStore<R extends StoredProvision> {
     const db = this.#db;
     this.#q = {
       put: db.prepare(
-        'INSERT INTO provisions (request_digest, state, requester, nonce, machine_id, holon_id, record) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
-          'ON CONFLICT(request_digest) DO UPDATE SET state = excluded.state, machine_id = excluded.machine_id, holon_id = excluded.holon_id, record = excluded.record',
+        'INSERT INTO provisions (request_digest, state, requester, nonce, machine_id, holon_id, unit_name, memory_bytes, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT(request_digest) DO UPDATE SET state = excluded.state, machine_id = excluded.machine_id, holon_id = excluded.holon_id, unit_name = excluded.unit_name, memory_bytes = excluded.memory_bytes, record = excluded.record',
       ),
       outbox: db.prepare('INSERT OR IGNORE INTO provision_outbox (id, kind, text) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT record FROM provisions WHERE request_digest = ?'),
       byHolon: db.prepare('SELECT record FROM provisions WHERE holon_id = ?'),
       byNonce: db.prepare('SELECT record FROM provisions WHERE requester = ? AND nonce = ?'),
-      activeOn: db.prepare("SELECT record FROM provisions WHERE machine_id = ? AND state NOT IN ('DESTROYED', 'REFUSED')"),
+      usageOn: db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(memory_bytes), 0) AS m FROM provisions WHERE machine_id = ? AND state NOT IN ('DESTROYED', 'REFUSED')"),
       activeChildren: db.prepare("SELECT record FROM provisions WHERE requester = ? AND state NOT IN ('DESTROYED', 'REFUSED')"),
+      countChildren: db.prepare("SELECT COUNT(*) AS n FROM provisions WHERE requester = ? AND state NOT IN ('DESTROYED', 'REFUSED')"),
+      byUnit: db.prepare("SELECT record FROM provisions WHERE unit_name = ? AND state NOT IN ('DESTROYED', 'REFUSED') LIMIT 1"),
       pending: db.prepare('SELECT id, kind, text FROM provision_outbox ORDER BY seq'),
       remove: db.prepare('DELETE FROM provision_outbox WHERE id = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM provisions'),
     };
     this.#commit = db.transaction((step: { record: R; outbox?: StoredOutbox[] }) => {
       const r = step.record;
-      this.#q.put!.run(r.requestDigest, r.state, r.requester, r.nonce, r.machineId, r.holonId, JSON.stringify(r));
+      this.#q.put!.run(r.requestDigest, r.state, r.requester, r.nonce, r.machineId, r.holonId, r.unitName, r.memoryBytes, JSON.stringify(r));
       for (const o of step.outbox ?? []) this.#q.outbox!.run(o.id, o.kind, o.text);
     });
   }
@@ -119,8 +127,15 @@ export class SqliteProvisionStore<R extends StoredProvision> {
     args.push(opts.limit);
     return this.#all(this.#db.prepare(`SELECT record FROM provisions WHERE ${where.join(' AND ')} ORDER BY request_digest LIMIT ?`), ...args);
   }
-  activeOn(machineId: string): R[] {
-    return this.#all(this.#q.activeOn!, machineId);
+  usageOn(machineId: string): { units: number; memoryBytes: number } {
+    const r = this.#q.usageOn!.get(machineId) as { n: number; m: number };
+    return { units: r.n, memoryBytes: r.m };
+  }
+  countActiveChildren(requester: string): number {
+    return (this.#q.countChildren!.get(requester) as { n: number }).n;
+  }
+  activeByUnit(unitName: string): R | undefined {
+    return this.#one(this.#q.byUnit!, unitName);
   }
   activeChildren(requester: string): R[] {
     return this.#all(this.#q.activeChildren!, requester);

@@ -94,7 +94,7 @@ export interface DaemonConfigs {
 /** Write the orchestrator's and the agent's config files for the bus at `url` (rewritten on every `up`). */
 export async function writeDaemonConfigs(
   dir: string,
-  o: { url: string; orchestratorCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined; isolation: 'linux' | 'noop' },
+  o: { url: string; orchestratorCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined; isolation: 'linux' | 'noop'; overcommit: number },
 ): Promise<DaemonConfigs> {
   const orchestrator = join(dir, UP_FILES.orchestratorConfig);
   const agent = join(dir, UP_FILES.agentConfig);
@@ -104,6 +104,7 @@ export async function writeDaemonConfigs(
     policy: o.policy,
     principal_key: o.principalKey,
     log_level: 'info',
+    placement_overcommit: o.overcommit,
   };
   const agentConfig = {
     data_dir: join(dir, UP_FILES.agentDir),

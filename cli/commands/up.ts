@@ -25,7 +25,7 @@ export type { UpPorts } from './up-files.js';
 
 const HELP = `holonctl up — run a local cell with this machine enrolled
 
-usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation linux|noop] [--json]
+usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation linux|noop] [--overcommit N] [--json]
 
   --dir <path>    data directory (default ./.holonet); initialised with
                   holonctl init when it is not yet
@@ -35,6 +35,9 @@ usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation li
   --isolation     how the agent isolates units: linux (namespaces + cgroups,
                   the default; needs root) or noop (nothing is isolated:
                   control-plane benchmarks and tests only)
+  --overcommit N  let placement fill this machine to N times its measured
+                  memory and unit count (default 1; the control-plane
+                  benchmark runs --isolation noop --overcommit 500)
   --json          print one JSON document on stdout once enrolled
 
 Starts nats-server (needs \`apt-get install nats-server\`) on a free
@@ -57,12 +60,13 @@ interface UpArgs {
   noTpm: boolean;
   json: boolean;
   isolation: 'linux' | 'noop';
+  overcommit: number;
 }
 
 function parseUpArgs(args: string[]): UpArgs {
   let values;
   try {
-    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' }, isolation: { type: 'string' } } }));
+    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' }, isolation: { type: 'string' }, overcommit: { type: 'string' } } }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -70,7 +74,9 @@ function parseUpArgs(args: string[]): UpArgs {
   if (values.tcti !== undefined && values['no-tpm'] === true) throw new UsageError('--tcti and --no-tpm exclude each other');
   const isolation = values.isolation ?? 'linux';
   if (isolation !== 'linux' && isolation !== 'noop') throw new UsageError(`--isolation must be linux or noop, not ${JSON.stringify(isolation)}`);
-  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true, isolation };
+  const overcommit = Number(values.overcommit ?? '1');
+  if (!Number.isInteger(overcommit) || overcommit < 1 || overcommit > 1000) throw new UsageError(`--overcommit must be an integer from 1 to 1000, not ${JSON.stringify(values.overcommit)}`);
+  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true, isolation, overcommit };
 }
 
 /** The TPM to use, or why none: /dev/tpmrm0 when present and read-writable. */
@@ -185,7 +191,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const target = { servers: [nats.url], credsFile: adminCreds };
     await declareStreams(target);
 
-    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti, isolation: a.isolation });
+    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti, isolation: a.isolation, overcommit: a.overcommit });
     const orchLog = join(logs, 'orchestrator.log');
     const orchFrom = existsSync(orchLog) ? statSync(orchLog).size : 0;
     const orch = spawnLogged('holon-orchestrator', process.execPath, [join(DIST, 'orchestrator/main.js'), '--config', cfg.orchestrator], orchLog);

@@ -6,11 +6,10 @@
  * the lowest machine id, so placement is deterministic).
  */
 import type { PublicKeyIdV1 } from '../../bus-schemas/ids.js';
-import { ROLE_TEMPLATES, type RoleTemplate } from '../../bus-schemas/units/roles.js';
+import type { RoleTemplate } from '../../bus-schemas/units/roles.js';
 import type { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
 import type { MachineRecord } from '../machine-registry.js';
 import { ProvisionError } from './provision-errors.js';
-import type { ProvisionRecord } from './provision-store.js';
 
 /** Tools a machine must have registered to run units of its OS family (its isolation adapter's). */
 export const ADAPTER_TOOLS: Readonly<Record<string, readonly string[]>> = {
@@ -27,7 +26,8 @@ export function placeUnit(
   req: ProvisioningRequestV1,
   template: RoleTemplate,
   machines: readonly MachineRecord[],
-  activeOn: (machineId: PublicKeyIdV1) => ProvisionRecord[],
+  usageOn: (machineId: PublicKeyIdV1) => { units: number; memoryBytes: number },
+  overcommit = 1,
 ): MachineRecord {
   const c = req.constraints;
   const target = req.machine_attestation?.machine_id;
@@ -64,15 +64,14 @@ export function placeUnit(
       skip(`tool ${missingTool} not installed`);
       continue;
     }
-    const active = activeOn(m.machineId);
-    if (active.length >= f.capacity.max_units) {
-      skip(`full (${active.length} of ${f.capacity.max_units} units)`);
+    // Units reserve their role's memory limit; `overcommit` (the cell's placement setting) scales what a machine offers.
+    const used = usageOn(m.machineId);
+    const maxUnits = Math.floor(f.capacity.max_units * overcommit);
+    if (used.units >= maxUnits) {
+      skip(`full (${used.units} of ${maxUnits} units)`);
       continue;
     }
-    // Every active unit reserves its role's limits.
-    let memory = 0;
-    for (const a of active) memory += reservedMemory(a, template);
-    const memoryLeft = f.capacity.memory_bytes - memory;
+    const memoryLeft = Math.floor(f.capacity.memory_bytes * overcommit) - used.memoryBytes;
     if (memoryLeft < template.limits.memoryBytes) {
       skip(`memory: ${memoryLeft} bytes left, ${template.limits.memoryBytes} needed`);
       continue;
@@ -87,10 +86,3 @@ export function placeUnit(
   fits.sort((a, b) => b.memoryLeft - a.memoryLeft || (a.machine.machineId < b.machine.machineId ? -1 : 1));
   return (fits[0] as Fit).machine;
 }
-
-function reservedMemory(r: ProvisionRecord, fallback: RoleTemplate): number {
-  // The record's role decides what it reserved; roles without a template reserve the requested one's.
-  return ROLE_MEMORY[r.role] ?? fallback.limits.memoryBytes;
-}
-
-const ROLE_MEMORY: Record<string, number> = Object.fromEntries(Object.values(ROLE_TEMPLATES).map((t) => [t.role, t.limits.memoryBytes]));

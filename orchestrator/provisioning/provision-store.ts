@@ -21,6 +21,8 @@ export interface ProvisionRecord {
   unitName: string | null;
   tenant: string | null;
   holonId: HolonIdV1 | null;
+  /** the memory limit the unit reserves on its machine (0 until placed) */
+  memoryBytes: number;
   /** canonical JSON of the ProvisioningRequestV1 */
   request: string;
   /** canonical JSON of the ProvisioningReceiptV1, once RUNNING */
@@ -51,12 +53,16 @@ export interface ProvisionStore {
   byNonce(requester: HolonIdV1, nonce: string): ProvisionRecord | undefined;
   /** Ordered by request digest; `after` exclusive. */
   list(opts: { after?: string; limit: number; requester?: HolonIdV1; includeDestroyed: boolean }): ProvisionRecord[];
-  /** Records placed on `machineId` and not yet destroyed. */
-  activeOn(machineId: PublicKeyIdV1): ProvisionRecord[];
+  /** Units placed on `machineId` and not yet destroyed, and the memory their limits reserve (one indexed query). */
+  usageOn(machineId: PublicKeyIdV1): { units: number; memoryBytes: number };
   /** Records in one of `states` (recovery at start). */
   inStates(states: readonly ProvisionState[]): ProvisionRecord[];
   /** Children of `requester` not yet destroyed (budget carve-out). */
   activeChildren(requester: HolonIdV1): ProvisionRecord[];
+  /** How many children of `requester` are not yet destroyed (one indexed count). */
+  countActiveChildren(requester: HolonIdV1): number;
+  /** The provisioning that holds unit name `unitName` and is not destroyed, if any. */
+  activeByUnit(unitName: string): ProvisionRecord | undefined;
   commit(step: ProvisionStep): void;
   pendingOutbox(): ProvisionOutboxEntry[];
   removeOutbox(id: string): void;

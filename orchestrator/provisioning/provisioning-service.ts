@@ -93,6 +93,8 @@ export interface ProvisioningDeps {
   /** a NATS user JWT for the holon's own nkey, allowed only `holon.<id>.>` */
   mintHolonUser(holonId: HolonIdV1, natsUserKey: string, expiresAt: number): Promise<string>;
   allocateSerial(): number;
+  /** placement: how many times its measured capacity a machine may be filled (default 1) */
+  overcommit?: number;
   cell: CellMaterial;
   clock: Clock;
   logger: Logger;
@@ -222,18 +224,19 @@ export class ProvisioningService {
     const authority = this.#authority(requester, now);
     const permit = checkManifestPermits(authority.manifest, `/provision/${role}`, `holon.${requester}.children`, now);
     checkStrictNarrowing(authority.manifest, req.requested_capabilities);
-    const children = store.activeChildren(requester);
-    if (children.length >= permit.grant.caps.max_children) {
-      throw new ProvisionError('budget', `the requester already has ${children.length} children (max_children ${permit.grant.caps.max_children})`, '.requested_capabilities');
+    const childCount = store.countActiveChildren(requester);
+    if (childCount >= permit.grant.caps.max_children) {
+      throw new ProvisionError('budget', `the requester already has ${childCount} children (max_children ${permit.grant.caps.max_children})`, '.requested_capabilities');
     }
-    this.#checkBudget(req.resource_budget, authority.budget, children, permit.grant.caps);
+    // Only a holon's budget is carved out (the principal's is the root), so only then are its children read.
+    this.#checkBudget(req.resource_budget, authority.budget, authority.budget === null ? [] : store.activeChildren(requester), permit.grant.caps);
 
     const unitName = unitNameFor(digest, req.tenant);
     if (req.tenant !== undefined) {
-      const busy = store.list({ limit: 1_000, includeDestroyed: false }).find((r) => r.unitName === unitName && r.state !== 'REFUSED');
+      const busy = store.activeByUnit(unitName);
       if (busy !== undefined) throw new ProvisionError('tenant-busy', `tenant ${req.tenant} already has unit ${unitName} (request ${busy.requestDigest})`, '.tenant');
     }
-    const machine = placeUnit(req, template, this.#d.machines.enrolled(), (m) => store.activeOn(m));
+    const machine = placeUnit(req, template, this.#d.machines.enrolled(), (m) => store.usageOn(m), this.#d.overcommit ?? 1);
 
     const record: ProvisionRecord = {
       requestDigest: digest,
@@ -246,6 +249,7 @@ export class ProvisioningService {
       unitName,
       tenant: req.tenant ?? null,
       holonId: null,
+      memoryBytes: template.limits.memoryBytes,
       request: text(ProvisioningRequestV1.encode(req)),
       receipt: null,
       natsJwt: null,

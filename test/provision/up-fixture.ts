@@ -40,9 +40,9 @@ export function alive(pid: number): boolean {
 }
 
 /** Start `holonctl up --json` on `dir` and wait for its report. */
-export async function startUp(dir: string, opts: { isolation?: 'linux' | 'noop'; env?: Record<string, string> } = {}): Promise<RunningUp> {
+export async function startUp(dir: string, opts: { isolation?: 'linux' | 'noop'; env?: Record<string, string>; overcommit?: number } = {}): Promise<RunningUp> {
   const noTpm = existsSync('/dev/tpmrm0') ? ['--no-tpm'] : [];
-  const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--json', '--isolation', opts.isolation ?? 'linux', ...noTpm], {
+  const child = spawn(process.execPath, [MAIN, 'up', '--dir', dir, '--json', '--isolation', opts.isolation ?? 'linux', ...(opts.overcommit !== undefined ? ['--overcommit', String(opts.overcommit)] : []), ...noTpm], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(opts.env ?? {}) },
   });
