@@ -16,6 +16,7 @@
  * same unit exactly once; the cell answers a repeated report with what it
  * already issued. A command that does not verify is terminated, never run.
  */
+import { KeyedLock } from '../bus-schemas/keyed-lock.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../bus-schemas/clock.js';
 import { HolonError } from '../bus-schemas/errors.js';
@@ -98,7 +99,7 @@ const natsKeyFile = (unit: string): string => `unit-${unit}.nk`;
 
 export class UnitManager {
   readonly #d: UnitManagerDeps;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock();
   #sub: { unsubscribe(): void } | undefined;
   #jobSub: { unsubscribe(): void } | undefined;
   #inFlight = new Set<Promise<void>>();
@@ -121,7 +122,7 @@ export class UnitManager {
       if (s === undefined || s.step === 'DONE' || s.step === 'DESTROYED') continue;
       const cmd = AgentCommandV1.parse(JSON.parse(s.command));
       log.info({ unit: s.unit_name, step: s.step, request_digest: s.request_digest }, 'resuming an interrupted unit command');
-      const p = this.#locked(cmd.unit_name, () => this.#provision(cmd))
+      const p = this.#locks.run(cmd.unit_name, () => this.#provision(cmd))
         .then(() => void (this.done += 1))
         .catch((e: unknown) => log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), unit: s.unit_name }, 'resuming failed; the queue will redeliver the command'))
         .finally(() => this.#inFlight.delete(p));
@@ -158,7 +159,7 @@ export class UnitManager {
       return;
     }
     try {
-      await this.#locked(cmd.unit_name, () => (cmd.op === 'provision' ? this.#provision(cmd) : this.#destroy(cmd)));
+      await this.#locks.run(cmd.unit_name, () => (cmd.op === 'provision' ? this.#provision(cmd) : this.#destroy(cmd)));
       m.respond(enc.encode('+ACK'));
       this.done += 1;
     } catch (e) {
@@ -202,17 +203,6 @@ export class UnitManager {
     }
   }
 
-  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    }
-  }
 
   async #readState(unit: string): Promise<UnitState | undefined> {
     const f = await this.#d.store.read(stateFile(unit));

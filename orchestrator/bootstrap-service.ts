@@ -13,6 +13,7 @@
  * ENROLLED machine gets the same certificate. Steps of one machine run one
  * at a time (one orchestrator per cell).
  */
+import { KeyedLock } from '../bus-schemas/keyed-lock.js';
 import type { Logger } from 'pino';
 import { BOOTSTRAP_CODES, BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import { checkAttest, checkHello, makeChallenge, type BootstrapSession, type HelloFacts } from '../bus-schemas/bootstrap/cell-side.js';
@@ -64,7 +65,7 @@ const JWT_LIFETIME_MS = 30 * 86_400_000;
 
 export class BootstrapService {
   readonly #d: BootstrapServiceDeps;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock();
 
   constructor(deps: BootstrapServiceDeps) {
     this.#d = deps;
@@ -78,7 +79,7 @@ export class BootstrapService {
     for (let after: string | undefined; ; ) {
       const page = store.listMachines({ limit: 500, ...(after !== undefined ? { after } : {}) });
       for (const r of page) {
-        if (r.state === 'ATTESTED') await this.#locked(r.machineId, () => this.#enrollIfDue(r.machineId));
+        if (r.state === 'ATTESTED') await this.#locks.run(r.machineId, () => this.#enrollIfDue(r.machineId));
       }
       if (page.length < 500) break;
       after = (page[page.length - 1] as MachineRecord).machineId;
@@ -92,19 +93,19 @@ export class BootstrapService {
   }
 
   hello(hello: BootstrapHelloV1): Promise<BootstrapChallengeV1> {
-    return this.#locked(hello.machine_id, () => this.#hello(hello));
+    return this.#locks.run(hello.machine_id, () => this.#hello(hello));
   }
 
   attest(attest: BootstrapAttestV1): Promise<BootstrapStatusV1> {
-    return this.#locked(attest.machine_id, () => this.#attest(attest));
+    return this.#locks.run(attest.machine_id, () => this.#attest(attest));
   }
 
   status(req: BootstrapStatusRequestV1): Promise<BootstrapStatusV1> {
-    return this.#locked(req.machine_id, () => this.#status(req));
+    return this.#locks.run(req.machine_id, () => this.#status(req));
   }
 
   approve(approval: MachineApprovalV1): Promise<MachineListV1> {
-    return this.#locked(approval.machine_id, () => this.#approve(approval));
+    return this.#locks.run(approval.machine_id, () => this.#approve(approval));
   }
 
   list(req: MachineListRequestV1): MachineListV1 {
@@ -390,15 +391,4 @@ export class BootstrapService {
     return MachineListV1.seal({ cell_id: cell.cellId, machines: records.map(machineRow), more, total: store.countMachines(), at: timeAt(now) }, cell.signer);
   }
 
-  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    }
-  }
 }

@@ -14,6 +14,7 @@
  * flushing the outbox at start and before every step (re-publishing collapses
  * on the entry digest / command msg id).
  */
+import { KeyedLock } from '../../bus-schemas/keyed-lock.js';
 import type { Logger } from 'pino';
 import { checkManifestPermits, checkStrictNarrowing } from '../../bus-schemas/capability/index.js';
 import type { Clock } from '../../bus-schemas/clock.js';
@@ -138,7 +139,7 @@ export function unitNameFor(requestDigest: CasDigest, tenant: string | undefined
 
 export class ProvisioningService {
   readonly #d: ProvisioningDeps;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock();
 
   constructor(deps: ProvisioningDeps) {
     this.#d = deps;
@@ -152,18 +153,6 @@ export class ProvisioningService {
     }
   }
 
-  /** Serialize work per key (a ledger owner, a request digest): prepare → persist → publish in order. */
-  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    }
-  }
 
   async #flush(): Promise<void> {
     for (const o of this.#d.store.pendingOutbox()) await this.#publish(o);
@@ -192,7 +181,7 @@ export class ProvisioningService {
       this.#d.store.commit({ record, outbox });
       for (const o of outbox) if (o.kind === 'ledger') await this.#publish(o);
     };
-    if (entry !== undefined) await this.#locked(`ledger:${entry.owner}`, persist);
+    if (entry !== undefined) await this.#locks.run(`ledger:${entry.owner}`, persist);
     else await persist();
     const cmd = command !== undefined ? this.#d.store.pendingOutbox().find((o) => o.id === `cmd:${command.msgId}`) : undefined;
     if (cmd !== undefined) await this.#publish(cmd);
@@ -202,7 +191,7 @@ export class ProvisioningService {
 
   provision(req: ProvisioningRequestV1): Promise<ProvisionStatusV1> {
     const digest = ProvisioningRequestV1.digest(req);
-    return this.#locked(`req:${digest}`, () => this.#provision(req, digest));
+    return this.#locks.run(`req:${digest}`, () => this.#provision(req, digest));
   }
 
   async #provision(req: ProvisioningRequestV1, digest: CasDigest): Promise<ProvisionStatusV1> {
@@ -320,7 +309,7 @@ export class ProvisioningService {
     if (subjectHolon !== undefined && !sameKey(subjectHolon, report.machine_id)) {
       throw new ProvisionError('unit-report', `machine ${report.machine_id} reported on the subject of ${subjectHolon}`, '.machine_id');
     }
-    return this.#locked(`req:${report.request_digest}`, () => this.#unitReport(report));
+    return this.#locks.run(`req:${report.request_digest}`, () => this.#unitReport(report));
   }
 
   async #unitReport(report: UnitReportV1): Promise<UnitReportReplyV1> {
@@ -424,7 +413,7 @@ export class ProvisioningService {
   // --- teardown -----------------------------------------------------------------------------------
 
   teardown(req: TeardownRequestV1): Promise<ProvisionStatusV1> {
-    return this.#locked(`holon:${req.holon_id}`, () => this.#teardown(req));
+    return this.#locks.run(`holon:${req.holon_id}`, () => this.#teardown(req));
   }
 
   async #teardown(req: TeardownRequestV1): Promise<ProvisionStatusV1> {
@@ -472,7 +461,7 @@ export class ProvisioningService {
     const jobId = jobIdOf(digest);
     const owner = req.holon_id;
     const append = (kind: string, body: JsonValue): Promise<void> =>
-      this.#locked(`ledger:${owner}`, async () => {
+      this.#locks.run(`ledger:${owner}`, async () => {
         const p = await this.#d.ledger.prepare(owner, kind, body, clock.now());
         await this.#d.ledger.commit(p.text);
       });
