@@ -8,7 +8,8 @@ import type { IsolationPort } from '../bus-schemas/units/port.js';
 import { UnitManager, type TenantEnvPort } from './unit-manager.js';
 import type { Clock } from '../bus-schemas/clock.js';
 import { BootstrapClient } from './bootstrap-client.js';
-import { inboxPrefixFor, type AgentBus, type BusConnector } from './bus-port.js';
+import type { AgentBus, BusConnector } from './bus-port.js';
+import { bootstrapInboxPrefix, inboxPrefix } from '../bus-schemas/subjects.js';
 import type { AgentConfig } from './config.js';
 import type { Enrollment } from './enrollment.js';
 import { Heartbeat } from './heartbeat.js';
@@ -55,11 +56,11 @@ export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: Abor
     machine,
     natsKey: nats.key,
     nkeys: ports.nkeys,
-    connect: () => ports.bus.connect({ ...(cfg.nats.bootstrapCreds ? { credsFile: cfg.nats.bootstrapCreds } : {}), inboxPrefix: inboxPrefixFor('bootstrap'), name: `${name} (bootstrap)` }),
+    connect: () => ports.bus.connect({ ...(cfg.nats.bootstrapCreds ? { credsFile: cfg.nats.bootstrapCreds } : {}), inboxPrefix: bootstrapInboxPrefix(machine.machineId), name: `${name} (bootstrap)` }),
     probes: ports.probes,
     tpm: { port: ports.tpm, policy: cfg.tpm.mode },
     pinnedRoots: cfg.principalRoots,
-    admissionDifficulty: cfg.admissionDifficulty,
+    admission: { difficulty: cfg.admissionDifficulty, maxDifficulty: cfg.admissionMaxDifficulty, maxVdfIterations: cfg.admissionMaxVdfIterations },
     requestTimeoutMs: cfg.bootstrap.requestTimeoutMs,
     pollInitialMs: cfg.bootstrap.pollInitialMs,
     pollMaxMs: cfg.bootstrap.pollMaxMs,
@@ -86,7 +87,7 @@ export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: Abor
   }
   if (signal.aborted) return;
 
-  const bus: AgentBus = await ports.bus.connect({ credsFile: enrollment.credsFile, inboxPrefix: inboxPrefixFor(enrollment.holonId), name });
+  const bus: AgentBus = await ports.bus.connect({ credsFile: enrollment.credsFile, inboxPrefix: inboxPrefix(machine.machineId), name });
   const heartbeat = new Heartbeat({
     bus,
     signer: machine.signer,

@@ -14,7 +14,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { makeAttest, makeHello, verifyChallenge } from '../bus-schemas/bootstrap/agent-side.js';
+import { admissionSteps, type AdmissionProof } from '../bus-schemas/admission/proof.js';
+import { describeRequirement, type AdmissionRequirement } from '../bus-schemas/admission/requirement.js';
+import { admissionRequiredIn, checkAdmissionCaps, makeAttest, makeHello, verifyChallenge, type AdmissionCaps } from '../bus-schemas/bootstrap/agent-side.js';
 import { BOOTSTRAP_CODES, BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import type { Clock } from '../bus-schemas/clock.js';
 import { type HolonError } from '../bus-schemas/errors.js';
@@ -37,8 +39,19 @@ import { AGENT_FILES, SECRET_MODE, type KeyStore } from './key-store.js';
 import type { MachineIdentity, NatsUserKey, NkeyPort } from './machine-key.js';
 import { answerChallenge, helloTpm } from './tpm-evidence.js';
 
-/** Admission proofs are bound to the hour (floor(unix ms / 1 h)); the cell accepts this and the previous one. */
+/**
+ * The first guess at the admission epoch: the hour (floor(unix ms / 1 h)), the
+ * cell's default. A cell with another epoch length or a higher difficulty
+ * says what it wants in its refusal, and the agent solves again.
+ */
 export const ADMISSION_EPOCH_MS = 3_600_000;
+/** How many times one bootstrap attempt solves again at a cell's request before it gives up. */
+export const MAX_ADMISSION_RETRIES = 4;
+
+export interface AgentAdmission extends AdmissionCaps {
+  /** hashcash bits of the first hello (the cell's refusal corrects it) */
+  difficulty: number;
+}
 
 export interface BootstrapOptions {
   store: KeyStore;
@@ -50,7 +63,7 @@ export interface BootstrapOptions {
   probes: HostProbePort;
   tpm: { port: TpmPort | undefined; policy: TpmPolicy };
   pinnedRoots: readonly PublicKeyIdV1[];
-  admissionDifficulty: number;
+  admission: AgentAdmission;
   requestTimeoutMs: number;
   pollInitialMs: number;
   pollMaxMs: number;
@@ -84,6 +97,8 @@ export class BootstrapClient {
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   #state: AgentState | undefined;
   #bus: AgentBus | undefined;
+  /** What the cell last asked of our admission proof (learned from its refusal). */
+  #admission: AdmissionRequirement | undefined;
 
   constructor(options: BootstrapOptions) {
     this.#o = options;
@@ -180,30 +195,60 @@ export class BootstrapClient {
     throw error;
   }
 
+  /** What the cell asked for last, or our first guess: hashcash at the configured bits over the hour. */
+  #admissionFor(now: number): AdmissionRequirement {
+    return this.#admission ?? { kind: 'hashcash', epoch: Math.floor(now / ADMISSION_EPOCH_MS), difficulty: this.#o.admission.difficulty };
+  }
+
+  /** Solve in slices, giving the event loop (and a stop) a turn between them. */
+  async #solve(required: AdmissionRequirement): Promise<AdmissionProof> {
+    const started = performance.now();
+    const steps = admissionSteps(this.#o.machine.machineId, required);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) {
+        this.#log.debug({ admission: required, ms: Math.round(performance.now() - started) }, 'admission proof solved');
+        return r.value;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#o.signal.aborted) throw this.#o.signal.reason;
+    }
+  }
+
   /** hello → challenge → (verify) → attest → status. */
   async #fresh(): Promise<Step> {
     const o = this.#o;
     const [tpm, host] = await Promise.all([helloTpm(o.tpm.port, o.tpm.policy, this.#log), o.probes.run()]);
     const report = tpm !== undefined ? { ...host.report, tpm: { present: true, version: '2.0' as const } } : host.report;
-    const now = o.clock.now();
-    const hello = makeHello(
-      o.machine.signer,
-      { nats_user_key: o.natsKey.publicKey, platform_report: report, resource_capacity: host.capacity, network_addresses: host.addresses.slice(0, 64), ...(tpm ? { tpm } : {}) },
-      { now, admission: { epoch: Math.floor(now / ADMISSION_EPOCH_MS), difficulty: o.admissionDifficulty } },
-    );
-    await this.#apply({ kind: 'hello_sent' });
-    this.#log.info({ software_only: tpm === undefined, subject: API_SUBJECTS.bootstrapHello }, 'hello sent');
-    const replyBytes = await this.#request(API_SUBJECTS.bootstrapHello, BootstrapHelloV1.encode(hello));
+    const body = { nats_user_key: o.natsKey.publicKey, platform_report: report, resource_capacity: host.capacity, network_addresses: host.addresses.slice(0, 64), ...(tpm ? { tpm } : {}) };
 
     let challenge: BootstrapChallengeV1;
-    try {
-      challenge = decodeCellReply(API_SUBJECTS.bootstrapHello, replyBytes, BootstrapChallengeV1, undefined);
-      verifyChallenge(challenge, { pinnedRoots: o.pinnedRoots, hello, now: o.clock.now() });
-    } catch (e) {
-      if (e instanceof BootstrapError) return this.#refuse(e, 'agent', e.code, e.reason);
-      if (e instanceof CellRefusedError) return this.#refuse(e, 'cell', e.cellCode, `${e.reason} (unauthenticated: the cell had not proven itself yet)`);
-      if (e instanceof CellReplyError) return this.#refuse(e, 'agent', BOOTSTRAP_CODES.badChallenge, e.reason);
-      throw e;
+    let hello: BootstrapHelloV1;
+    for (let retries = 0; ; retries++) {
+      const admission = this.#admissionFor(o.clock.now());
+      const proof = await this.#solve(admission);
+      hello = makeHello(o.machine.signer, body, { now: o.clock.now(), admission, proof });
+      await this.#apply({ kind: 'hello_sent' });
+      this.#log.info({ software_only: tpm === undefined, subject: API_SUBJECTS.bootstrapHello }, 'hello sent');
+      const replyBytes = await this.#request(API_SUBJECTS.bootstrapHello, BootstrapHelloV1.encode(hello));
+      try {
+        // A refusal of our proof that says what the cell wants: solve that (within our caps) and resend.
+        const wanted = retries < MAX_ADMISSION_RETRIES ? admissionRequiredIn(replyBytes) : undefined;
+        if (wanted !== undefined) {
+          checkAdmissionCaps(wanted, o.admission);
+          this.#log.warn({ admission_required: wanted }, `the cell asks for ${describeRequirement(wanted)}; solving again`);
+          this.#admission = wanted;
+          continue;
+        }
+        challenge = decodeCellReply(API_SUBJECTS.bootstrapHello, replyBytes, BootstrapChallengeV1, undefined);
+        verifyChallenge(challenge, { pinnedRoots: o.pinnedRoots, hello, now: o.clock.now() });
+        break;
+      } catch (e) {
+        if (e instanceof BootstrapError) return this.#refuse(e, 'agent', e.code, e.reason);
+        if (e instanceof CellRefusedError) return this.#refuse(e, 'cell', e.cellCode, `${e.reason} (unauthenticated: the cell had not proven itself yet)`);
+        if (e instanceof CellReplyError) return this.#refuse(e, 'agent', BOOTSTRAP_CODES.badChallenge, e.reason);
+        throw e;
+      }
     }
     const cert = challenge.cell_certificate;
     await this.#apply({ kind: 'challenge_verified', cellCertificate: cert, softwareOnly: tpm === undefined });

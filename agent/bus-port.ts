@@ -14,8 +14,11 @@ export interface AgentBus {
   /** Request/reply; rejects with BusUnavailableError on timeout, no responders or a closed connection. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   publish(subject: string, data: Uint8Array): void;
-  /** Core subscription; `respond` publishes to the message's reply subject (false when it has none). */
-  subscribe(subject: string, onMessage: (m: BusMessage) => void): { unsubscribe(): void };
+  /**
+   * Core subscription. `respond` publishes to the message's reply subject only if that subject lies under one
+   * of `replyPrefixes` (bus-schemas/subjects replySubjectAllowed); otherwise it sends nothing and returns false.
+   */
+  subscribe(subject: string, onMessage: (m: BusMessage) => void, opts: { replyPrefixes: readonly string[] }): { unsubscribe(): void };
   flush(): Promise<void>;
   /** Drain and close. */
   close(): Promise<void>;
@@ -26,6 +29,8 @@ export interface BusMessage {
   data: Uint8Array;
   /** JetStream delivery metadata, when the message came from a push consumer */
   redelivered: boolean;
+  /** the reply subject is where this subscription may answer (see `subscribe`) */
+  replyAllowed: boolean;
   respond(data: Uint8Array): boolean;
 }
 
@@ -50,9 +55,6 @@ export class BusUnavailableError extends HolonError {
     this.subject = subject;
   }
 }
-
-/** The inbox prefix of the bootstrap user and of an enrolled holon (adapters/nats/credentials holonInboxPrefix). */
-export const inboxPrefixFor = (name: string): string => `_INBOX_${name}`;
 
 /**
  * Decode a reply of `type` sealed by `cellKey`, or a RefusalV1. A refusal

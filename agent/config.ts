@@ -5,6 +5,8 @@
  * this and nothing else (docs/deploy.md: exit 0 valid, 78 invalid).
  */
 import { isAbsolute } from 'node:path';
+import { MAX_DIFFICULTY } from '../bus-schemas/admission/hashcash.js';
+import { VDF_MAX_ITERATIONS, VDF_MIN_ITERATIONS } from '../bus-schemas/admission/vdf.js';
 import { MalformedError } from '../bus-schemas/errors.js';
 import { PublicKeyIdSchema, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { array, enumeration, integer, object, optional, refine, string, type Infer, type Schema } from '../bus-schemas/schema.js';
@@ -89,7 +91,12 @@ export const AgentConfigSchema = object({
     }),
   ),
   heartbeat_interval_ms: optional(integer({ min: 100, max: 3_600_000 })),
+  /** the first guess at the cell's hashcash difficulty; the cell's refusal corrects it */
   admission_difficulty: optional(integer({ min: 0, max: 28 })),
+  /** the most hashcash bits this agent will solve when a cell asks (a hostile cell cannot make it spin forever) */
+  admission_max_difficulty: optional(integer({ min: 0, max: MAX_DIFFICULTY })),
+  /** the most VDF squarings this agent will do when a cell asks */
+  admission_max_vdf_iterations: optional(integer({ min: VDF_MIN_ITERATIONS, max: VDF_MAX_ITERATIONS })),
   bootstrap: optional(
     object({
       request_timeout_ms: optional(integer({ min: 100, max: 300_000 })),
@@ -114,6 +121,9 @@ export interface AgentConfig {
   secrets: { store: 'directory'; root: string } | { store: 'vaultwarden'; sessionFile: string; bwPath: string | undefined } | undefined;
   heartbeatIntervalMs: number;
   admissionDifficulty: number;
+  /** caps on the work a cell may ask of this agent's admission proof */
+  admissionMaxDifficulty: number;
+  admissionMaxVdfIterations: number;
   bootstrap: { requestTimeoutMs: number; pollInitialMs: number; pollMaxMs: number };
 }
 
@@ -123,6 +133,10 @@ export const CONFIG_DEFAULTS = {
   tpm: 'auto',
   heartbeatIntervalMs: 10_000,
   admissionDifficulty: 16,
+  /** ~2^26 SHA-256: a few minutes on one core; the default policy never asks more than 24 */
+  admissionMaxDifficulty: 26,
+  /** 2^25 squarings: a few minutes; the default policy in vdf mode never asks more */
+  admissionMaxVdfIterations: 33_554_432,
   requestTimeoutMs: 10_000,
   pollInitialMs: 1_000,
   pollMaxMs: 60_000,
@@ -144,6 +158,11 @@ export function parseAgentConfig(text: string | Uint8Array, file: string): Agent
   if ((raw.isolation ?? CONFIG_DEFAULTS.isolation) === 'bastille' && raw.bastille === undefined) {
     throw new AgentConfigError(file, '$.bastille', 'required with isolation "bastille" (give at least the release, e.g. {"release": "14.2-RELEASE"})');
   }
+  const admissionDifficulty = raw.admission_difficulty ?? CONFIG_DEFAULTS.admissionDifficulty;
+  const admissionMaxDifficulty = raw.admission_max_difficulty ?? Math.max(CONFIG_DEFAULTS.admissionMaxDifficulty, admissionDifficulty);
+  if (admissionMaxDifficulty < admissionDifficulty) {
+    throw new AgentConfigError(file, '$.admission_max_difficulty', `must be at least admission_difficulty (${admissionDifficulty})`);
+  }
   let secrets: AgentConfig['secrets'];
   if (raw.secrets?.store === 'directory') {
     if (raw.secrets.root === undefined) throw new AgentConfigError(file, '$.secrets.root', 'required for the directory store');
@@ -164,7 +183,9 @@ export function parseAgentConfig(text: string | Uint8Array, file: string): Agent
     secrets,
     bastille: raw.bastille !== undefined ? { release: raw.bastille.release, interface: raw.bastille.interface } : undefined,
     heartbeatIntervalMs: raw.heartbeat_interval_ms ?? CONFIG_DEFAULTS.heartbeatIntervalMs,
-    admissionDifficulty: raw.admission_difficulty ?? CONFIG_DEFAULTS.admissionDifficulty,
+    admissionDifficulty,
+    admissionMaxDifficulty,
+    admissionMaxVdfIterations: raw.admission_max_vdf_iterations ?? CONFIG_DEFAULTS.admissionMaxVdfIterations,
     bootstrap: { requestTimeoutMs: b.request_timeout_ms ?? CONFIG_DEFAULTS.requestTimeoutMs, pollInitialMs, pollMaxMs },
   };
 }

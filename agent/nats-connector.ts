@@ -1,7 +1,8 @@
 /**
  * The agent's BusConnector over @nats-io/transport-node: a .creds file, the
- * user's own inbox prefix (a holon user may subscribe only `_INBOX_<id>.>`,
- * the bootstrap user only `_INBOX_bootstrap.>`), reconnect forever, status
+ * user's own inbox prefix (an enrolled machine may subscribe only
+ * `_INBOX.<machine key>.>`, a bootstrap session uses `_INBOX.bootstrap.<machine
+ * key>`), answers only under the reply prefixes a subscription names, reconnect forever, status
  * changes logged. No JetStream: neither user may touch `$JS.API`.
  *
  * adapters/nats connectBus would be the home for this once it takes an
@@ -11,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { BusUnavailableError, type AgentBus, type BusConnector } from './bus-port.js';
+import { replySubjectAllowed } from '../bus-schemas/subjects.js';
 
 export function natsConnector(cfg: { servers: string[]; connectTimeoutMs: number }, log: Logger): BusConnector {
   return {
@@ -49,7 +51,7 @@ export function natsConnector(cfg: { servers: string[]; connectTimeoutMs: number
           }
         },
         publish: (subject, data) => nc.publish(subject, data),
-        subscribe(subject, onMessage) {
+        subscribe(subject, onMessage, { replyPrefixes }) {
           const sub = nc.subscribe(subject, {
             callback: (err, m) => {
               if (err !== null) {
@@ -58,7 +60,9 @@ export function natsConnector(cfg: { servers: string[]; connectTimeoutMs: number
               }
               // A JetStream push delivery carries its delivery count in the ack subject ($JS.ACK.<stream>.<consumer>.<delivered>…).
               const delivered = m.reply?.startsWith('$JS.ACK.') === true ? Number(m.reply.split('.')[4] ?? '1') : 1;
-              onMessage({ subject: m.subject, data: m.data, redelivered: delivered > 1, respond: (d) => m.respond(d) });
+              // Answer only where this subscription may (never a reply subject a sender chose to aim elsewhere).
+              const replyAllowed = replySubjectAllowed(m.reply, replyPrefixes);
+              onMessage({ subject: m.subject, data: m.data, redelivered: delivered > 1, replyAllowed, respond: (d) => replyAllowed && m.respond(d) });
             },
           });
           return { unsubscribe: () => sub.unsubscribe() };

@@ -22,7 +22,9 @@ import type { Clock } from '../bus-schemas/clock.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { convertId, encodeId, type CellIdV1, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../bus-schemas/keys.js';
-import { AGENT_COMMAND_TOKEN, evtSubject, holonSubject, JOB_COMMAND_TOKEN, JOB_OUTPUT_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { proveHolonKey } from '../bus-schemas/v1/holon-key-proof.js';
+import { LogBudget, type LogSummary } from '../bus-schemas/log-budget.js';
+import { AGENT_COMMAND_TOKEN, agentConsumerName, evtSubject, holonSubject, inboxPrefix, JOB_COMMAND_TOKEN, JOB_OUTPUT_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
 import { JobCommandV1, JobResultV1 } from '../bus-schemas/v1/job.js';
 import { RefusalV1, sealRefusal } from '../bus-schemas/v1/refusal.js';
 import { runGuardedJob } from './job-runner.js';
@@ -105,6 +107,20 @@ export class UnitManager {
   #inFlight = new Set<Promise<void>>();
   /** commands carried out (for tests and logs) */
   done = 0;
+  /** refusals of bad input are logged within a budget: a flood costs bounded log space */
+  readonly #budget = new LogBudget();
+  #budgetTimer: ReturnType<typeof setInterval> | undefined;
+
+  #summarize(s: LogSummary | undefined): void {
+    if (s !== undefined) this.#d.log.warn({ since: new Date(s.since).toISOString(), interval_ms: s.intervalMs, suppressed: s.suppressed, total: s.total }, 'repeated refusals summarized');
+  }
+
+  /** Log a refusal of input in full only within the budget for its kind. */
+  #refusalLog(kind: string, fields: object, msg: string): void {
+    const r = this.#budget.note(kind, this.#d.clock.now());
+    this.#summarize(r.summary);
+    if (r.log) this.#d.log.warn({ ...fields, kind }, msg);
+  }
 
   constructor(deps: UnitManagerDeps) {
     this.#d = deps;
@@ -128,18 +144,32 @@ export class UnitManager {
         .finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
     }
-    this.#sub = this.#d.bus.subscribe(holonSubject(this.#d.hostHolon, AGENT_COMMAND_TOKEN), (m) => {
-      const p = this.#onCommand(m).finally(() => this.#inFlight.delete(p));
-      this.#inFlight.add(p);
-    });
-    this.#jobSub = this.#d.bus.subscribe(holonSubject(this.#d.hostHolon, JOB_COMMAND_TOKEN), (m) => {
-      const p = this.#onJob(m).finally(() => this.#inFlight.delete(p));
-      this.#inFlight.add(p);
-    });
+    // Acks go only to this machine's own CMD consumer; job answers only to the cell's inbox.
+    const ackPrefix = `$JS.ACK.CMD.${agentConsumerName(this.#d.machine.machineId)}`;
+    this.#sub = this.#d.bus.subscribe(
+      holonSubject(this.#d.hostHolon, AGENT_COMMAND_TOKEN),
+      (m) => {
+        const p = this.#onCommand(m).finally(() => this.#inFlight.delete(p));
+        this.#inFlight.add(p);
+      },
+      { replyPrefixes: [ackPrefix] },
+    );
+    this.#jobSub = this.#d.bus.subscribe(
+      holonSubject(this.#d.hostHolon, JOB_COMMAND_TOKEN),
+      (m) => {
+        const p = this.#onJob(m).finally(() => this.#inFlight.delete(p));
+        this.#inFlight.add(p);
+      },
+      { replyPrefixes: [inboxPrefix(convertId(this.#d.cellId, 'key'))] },
+    );
+    this.#budgetTimer = setInterval(() => this.#summarize(this.#budget.flush(this.#d.clock.now())), 10_000);
+    this.#budgetTimer.unref();
     await this.#d.bus.flush();
   }
 
   async stop(): Promise<void> {
+    if (this.#budgetTimer !== undefined) clearInterval(this.#budgetTimer);
+    this.#summarize(this.#budget.flush(this.#d.clock.now()));
     this.#sub?.unsubscribe();
     this.#jobSub?.unsubscribe();
     await Promise.allSettled([...this.#inFlight]);
@@ -154,7 +184,7 @@ export class UnitManager {
       if (cmd.machine_id !== this.#d.machine.machineId) throw new UnitCommandError(`command for ${cmd.machine_id}, not this machine`);
       if (cmd.cell_id !== this.#d.cellId) throw new UnitCommandError(`command from cell ${cmd.cell_id}, not ours`);
     } catch (e) {
-      log.warn({ err: e instanceof HolonError ? e.toJSON() : String(e) }, 'refused a command that does not verify; terminating it');
+      this.#refusalLog(`command:${e instanceof HolonError ? e.code : 'internal'}`, { err: e instanceof HolonError ? e.toJSON() : String(e), reply_allowed: m.replyAllowed }, 'refused a command that does not verify; terminating it');
       m.respond(enc.encode('+TERM'));
       return;
     }
@@ -173,9 +203,14 @@ export class UnitManager {
   async #onJob(m: BusMessage): Promise<void> {
     const { log, machine } = this.#d;
     const refuse = (e: unknown): void => {
-      log.warn({ err: e instanceof HolonError ? e.toJSON() : String(e) }, 'job refused');
-      m.respond(RefusalV1.encode(sealRefusal(e, { signer: machine.signer, at: timeAt(this.#d.clock.now()) })));
+      this.#refusalLog(`job:${e instanceof HolonError ? e.code : 'internal'}`, { err: e instanceof HolonError ? e.toJSON() : String(e), reply_allowed: m.replyAllowed }, 'job refused');
+      if (m.replyAllowed) m.respond(RefusalV1.encode(sealRefusal(e, { signer: machine.signer, at: timeAt(this.#d.clock.now()) })));
     };
+    // A job whose answer could go nowhere but the cell's inbox is not run at all.
+    if (!m.replyAllowed) {
+      refuse(new UnitCommandError('the reply subject is not the cell\'s inbox; job not run'));
+      return;
+    }
     let cmd: JobCommandV1;
     try {
       cmd = JobCommandV1.decode(m.data);
@@ -283,6 +318,7 @@ export class UnitManager {
           unit_name: unit,
           holon_id: holonId,
           nats_user_key: keys.natsPublic,
+          holon_key_proof: proveHolonKey(cmd.request_digest, holonId, keys.signer),
           adapter: isolation.kind,
           at: timeAt(this.#d.clock.now()),
         },

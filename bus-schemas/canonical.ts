@@ -10,11 +10,14 @@
  *
  * Only plain JSON values are accepted: a value that JSON cannot carry exactly
  * (undefined, NaN, ±Infinity, integers beyond 2^53−1, functions, bigint,
- * class instances) is refused with a MalformedError instead of being altered.
+ * class instances) is refused with a MalformedError instead of being altered,
+ * and so is a string or key with a lone surrogate (RFC 8785 §3.2.2.2: it has
+ * no UTF-8 form).
  * The fast pass tracks no JSON path; only when it refuses does a second pass
  * walk the value to name where.
  */
 import { MalformedError } from './errors.js';
+import { isWellFormed, keyPath, loneSurrogateReason } from './strict-json.js';
 
 const encoder = new TextEncoder();
 
@@ -32,7 +35,7 @@ export function canonicalString(value: unknown): string {
 function encode(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return isWellFormed(value) ? JSON.stringify(value) : undefined;
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -57,7 +60,7 @@ function encode(value: unknown): string | undefined {
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         const v = encode(rec[k]);
-        if (v === undefined) return undefined;
+        if (v === undefined || !isWellFormed(k)) return undefined;
         out += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${v}`;
       }
       return `${out}}`;
@@ -70,7 +73,11 @@ function encode(value: unknown): string | undefined {
 /** Slow path: find the first part without an exact JSON form and throw naming it. */
 function locateProblem(value: unknown, path: string): void {
   switch (typeof value) {
-    case 'string':
+    case 'string': {
+      const reason = loneSurrogateReason(value, 'string');
+      if (reason !== undefined) throw new MalformedError(path, reason);
+      return;
+    }
     case 'boolean':
       return;
     case 'number':
@@ -87,8 +94,11 @@ function locateProblem(value: unknown, path: string): void {
       if (proto !== Object.prototype && proto !== null) throw new MalformedError(path, 'not a plain object');
       for (const k of Object.keys(value).sort()) {
         const v = (value as Record<string, unknown>)[k];
-        if (v === undefined) throw new MalformedError(`${path}.${k}`, 'undefined has no JSON form');
-        locateProblem(v, `${path}.${k}`);
+        const at = keyPath(path, k);
+        const reason = loneSurrogateReason(k, 'key');
+        if (reason !== undefined) throw new MalformedError(at, reason);
+        if (v === undefined) throw new MalformedError(at, 'undefined has no JSON form');
+        locateProblem(v, at);
       }
       return;
     }

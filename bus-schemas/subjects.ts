@@ -153,3 +153,53 @@ export function parseEvtSubject(subject: string): { holon: HolonIdV1; event: str
     event: wordToken(parts[2] as string, 'event kind'),
   };
 }
+
+/*
+ * Inboxes and reply subjects (DESIGN §3: replies go only to the requester's
+ * own inbox). Every identity that sends requests owns one inbox prefix,
+ * bound to the key that seals its requests:
+ *
+ *   _INBOX.<hkey1…>                 a machine, a holon, an operator (principal), the cell
+ *   _INBOX.bootstrap.<hkey1…>       an un-enrolled machine's bootstrap session
+ *
+ * A responder answers only on a subject under the prefix of the key that
+ * sealed the request, checked by replySubjectAllowed before anything is
+ * sent; NATS permissions confine each identity to subscribing its own
+ * prefix, and the serving identities to publishing under `_INBOX.>`.
+ */
+export const INBOX_ROOT = '_INBOX';
+export const BOOTSTRAP_INBOX_TOKEN = 'bootstrap';
+
+/** The inbox prefix of the identity that seals with `key` (machine, holon, operator, cell). */
+export function inboxPrefix(key: PublicKeyIdV1): string {
+  return `${INBOX_ROOT}.${idToken(key, ['key'], 'inbox owner')}`;
+}
+
+/** The inbox prefix of the bootstrap session of the machine key `key`. */
+export function bootstrapInboxPrefix(key: PublicKeyIdV1): string {
+  return `${INBOX_ROOT}.${BOOTSTRAP_INBOX_TOKEN}.${idToken(key, ['key'], 'machine id')}`;
+}
+
+/** A reply subject longer than this is refused whatever its prefix. */
+export const MAX_REPLY_SUBJECT = 256;
+const REPLY_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Whether `reply` is a concrete subject strictly under one of `prefixes`:
+ * `<prefix>.<token>(.<token>)*`, tokens of [A-Za-z0-9_-] (no wildcards, no
+ * empty tokens, no `$`), bounded length. Pure; the one rule every responder uses.
+ */
+export function replySubjectAllowed(reply: string | undefined, prefixes: readonly string[]): boolean {
+  if (reply === undefined || reply.length === 0 || reply.length > MAX_REPLY_SUBJECT) return false;
+  for (const prefix of prefixes) {
+    if (!reply.startsWith(`${prefix}.`)) continue;
+    const rest = reply.slice(prefix.length + 1).split('.');
+    if (rest.length <= 8 && rest.every((t) => REPLY_TOKEN.test(t))) return true;
+  }
+  return false;
+}
+
+/** Whether `reply` is some inbox at all (`_INBOX.<token>.…`): where a refusal may go when the requester is unknown. */
+export function isInboxSubject(reply: string | undefined): boolean {
+  return replySubjectAllowed(reply, [INBOX_ROOT]) && (reply as string).split('.').length >= 3;
+}

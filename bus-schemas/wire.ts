@@ -10,6 +10,7 @@ import type { PublicKeyIdV1 } from './ids.js';
 import type { Signer } from './keys.js';
 import type { JsonSchema, Schema } from './schema.js';
 import { makeSeal, verifySealOver, type AuthoritySealV1 } from './seal.js';
+import { parseStrictJson } from './strict-json.js';
 
 export const DEFAULT_MAX_BYTES = 64 * 1024;
 // ignoreBOM keeps a leading BOM in the text, so JSON.parse refuses it rather than it being dropped silently.
@@ -46,17 +47,15 @@ export function tagFor(name: string): string {
 export function decodeJson(bytes: Uint8Array | string, name: string, maxBytes: number): unknown {
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
   if (size > maxBytes) throw new OversizeError(name, size, maxBytes);
+  if (typeof bytes === 'string') return parseStrictJson(bytes);
   let text: string;
   try {
-    text = typeof bytes === 'string' ? bytes : decoder.decode(bytes);
+    text = decoder.decode(bytes);
   } catch {
     throw new MalformedError('$', 'not valid UTF-8');
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new MalformedError('$', `invalid JSON (${(e as Error).message})`);
-  }
+  // A fatal UTF-8 decoder never yields a lone surrogate.
+  return parseStrictJson(text, { wellFormed: true });
 }
 
 export function defineObject<T>(name: string, schema: Schema<T>, opts: { maxBytes?: number } = {}): WireType<T> {

@@ -3,14 +3,15 @@
  * holonctl composition root: the only cli/ file that imports adapters. It
  * wires the command ports to NATS and hands control to the dispatcher.
  */
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { connectBus } from '../adapters/nats/connect.js';
 import {
-  bootstrapGrant,
   createNkeySeed,
   encodeCellAccountJwt,
   encodeOperatorJwt,
   encodeSystemAccountJwt,
+  inboxPrefixFromCreds,
   mintUser,
   nkeyPublic,
   renderServerAuthConfig,
@@ -20,6 +21,7 @@ import { declareStreams } from '../adapters/nats/declare.js';
 import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
 import { requestSigned } from '../adapters/nats/request-reply.js';
 import { TpmAttestor } from '../adapters/tpm/index.js';
+import { bootstrapGrant } from '../bus-schemas/grants.js';
 import { holonetStreams } from '../bus-schemas/streams.js';
 import { ekHash, parseTpm2bPublic } from '../bus-schemas/tpm/index.js';
 import type { CliIo } from './command.js';
@@ -33,14 +35,26 @@ const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process
 // Operator tools print results on stdout; the bus only speaks up on stderr when something is wrong.
 const logger = pino({ name: 'holonctl', level: process.env.HOLONET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
-/** One short-lived, non-reconnecting bus connection for a command. */
-function connectTarget(target: BusTarget): ReturnType<typeof connectBus> {
+/** The inbox prefix a .creds file's user may subscribe to (undefined: the default inbox). */
+function inboxOf(credsFile: string | undefined): string | undefined {
+  if (credsFile === undefined) return undefined;
+  try {
+    return inboxPrefixFromCreds(readFileSync(credsFile, 'utf8'));
+  } catch {
+    return undefined; // unreadable: connectBus says so, with the path
+  }
+}
+
+/** One short-lived, non-reconnecting bus connection for a command, listening on the inbox its credential owns. */
+async function connectTarget(target: BusTarget): ReturnType<typeof connectBus> {
+  const inbox = target.inboxPrefix ?? inboxOf(target.credsFile);
   return connectBus({
     servers: target.servers,
     name: 'holonctl',
     reconnect: false,
     logger,
     ...(target.credsFile !== undefined ? { credsFile: target.credsFile } : {}),
+    ...(inbox !== undefined ? { inboxPrefix: inbox } : {}),
   });
 }
 
@@ -48,7 +62,8 @@ const ports: CliPorts & InitPorts & UpPorts = {
   async openLedgerSource(target: BusTarget): Promise<LedgerSource> {
     const conn = await connectTarget(target);
     return {
-      replay: (opts) => openLedgerReplay(conn, opts.since === undefined ? {} : { since: opts.since }),
+      // Read-only gets: the operator's credential may not create consumers (bus-schemas/grants).
+      replay: (opts) => openLedgerReplay(conn, { via: 'get', ...(opts.since === undefined ? {} : { since: opts.since }) }),
       close: () => conn.close(),
     };
   },
@@ -74,9 +89,10 @@ const ports: CliPorts & InitPorts & UpPorts = {
   },
   writeFileExclusive,
   // holonctl up: the local cell's own NATS users (everything in the cell account), its streams, its TPM.
-  mintCellUser: async (seeds, name) => (await mintUser(seeds, { name, publish: ['>'], subscribe: ['>'] })).creds,
+  mintCellUser: async (seeds, grant) => (await mintUser(seeds, grant)).creds,
   async declareStreams(target) {
-    const conn = await connectBus({ servers: target.servers, name: 'holonctl up', reconnect: false, logger, credsFile: target.credsFile });
+    const inbox = inboxOf(target.credsFile);
+    const conn = await connectBus({ servers: target.servers, name: 'holonctl up', reconnect: false, logger, credsFile: target.credsFile, ...(inbox !== undefined ? { inboxPrefix: inbox } : {}) });
     try {
       await declareStreams(conn, holonetStreams());
     } finally {

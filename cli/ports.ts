@@ -24,6 +24,8 @@ export interface LedgerSource {
 export interface BusTarget {
   servers: string[];
   credsFile?: string;
+  /** the requester's own inbox prefix (`_INBOX.<principal key>`): the cell answers only there */
+  inboxPrefix?: string;
 }
 
 /** Signed request/reply with a cell (holonctl machines, approve). */

@@ -15,6 +15,8 @@
  */
 import { KeyedLock } from '../bus-schemas/keyed-lock.js';
 import type { Logger } from 'pino';
+import { AdmissionRateWindow } from '../bus-schemas/admission/adaptive.js';
+import { describeRequirement, type AdmissionRequirement } from '../bus-schemas/admission/requirement.js';
 import { BOOTSTRAP_CODES, BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import { checkAttest, checkHello, makeChallenge, type BootstrapSession, type HelloFacts } from '../bus-schemas/bootstrap/cell-side.js';
 import type { Clock } from '../bus-schemas/clock.js';
@@ -66,6 +68,10 @@ const JWT_LIFETIME_MS = 30 * 86_400_000;
 export class BootstrapService {
   readonly #d: BootstrapServiceDeps;
   readonly #locks = new KeyedLock();
+  /** Admitted hellos over the last minute (in memory: a restart starts quiet, at the base difficulty). */
+  readonly #admitted = new AdmissionRateWindow();
+  /** The requirement last asked for, to log when the adaptive difficulty moves. */
+  #lastAdmission: AdmissionRequirement | undefined;
 
   constructor(deps: BootstrapServiceDeps) {
     this.#d = deps;
@@ -128,11 +134,15 @@ export class BootstrapService {
     const policy = cellBootstrapPolicy(config, cell, rec?.approval?.machineClass);
     let facts: HelloFacts;
     try {
-      facts = checkHello(hello, policy, { now, admission: admissionAt(config, cell.policy, now) });
+      facts = checkHello(hello, policy, { now, admission: this.#admissionNow(now) });
     } catch (e) {
-      if (e instanceof BootstrapError && !UNRECORDED.has(e.kind)) await this.#refuse(rec, hello.machine_id, 'hello', e, now);
+      if (e instanceof BootstrapError && !UNRECORDED.has(e.kind)) {
+        this.#admitted.admit(hello.machine_id, now); // its admission proof was good
+        await this.#refuse(rec, hello.machine_id, 'hello', e, now);
+      }
       throw e;
     }
+    this.#admitted.admit(hello.machine_id, now);
     if (rec?.state === 'ENROLLED' && (rec.softwareOnly !== facts.softwareOnly || rec.ekHash !== (facts.ekHash ?? null))) {
       const e = new BootstrapError('mismatch', `machine ${hello.machine_id} is enrolled with ${rec.ekHash ?? 'no TPM'} and came back with ${facts.ekHash ?? 'no TPM'}`);
       await this.#refuse(rec, hello.machine_id, 'hello', e, now);
@@ -283,6 +293,20 @@ export class BootstrapService {
 
   // ── helpers ──────────────────────────────────────────────────────────
 
+  /** What a hello must prove now: the policy's kind and base, adapted to the admitted-hello rate. */
+  #admissionNow(now: number): AdmissionRequirement {
+    const { config, cell, logger } = this.#d;
+    const rate = this.#admitted.rate(now);
+    const required = admissionAt(config, cell.policy, now, rate);
+    const last = this.#lastAdmission;
+    const work = (r: AdmissionRequirement): number => (r.kind === 'vdf' ? r.iterations : r.difficulty);
+    if (last !== undefined && (last.kind !== required.kind || work(last) !== work(required))) {
+      logger.info({ admission_required: required, hellos_per_minute: Math.round(rate) }, `admission: asking for ${describeRequirement(required)}`);
+    }
+    this.#lastAdmission = required;
+    return required;
+  }
+
   /** Enroll an ATTESTED machine whose approval is valid; a class approval first checks the quoted PCRs. */
   async #enrollIfDue(id: PublicKeyIdV1): Promise<MachineRecord | undefined> {
     const { store, clock, cell, config, minter } = this.#d;
@@ -320,7 +344,7 @@ export class BootstrapService {
       now,
       validityMs: config.certificateValidityMs,
     });
-    const jwt = await minter.mintHostUser({ userKey: rec.natsUserKey, grant: hostGrant(id), expiresAt: Math.min(now + JWT_LIFETIME_MS, certificate.not_after) });
+    const jwt = await minter.mintHostUser({ userKey: rec.natsUserKey, grant: hostGrant(id, this.#d.cell.cellId), expiresAt: Math.min(now + JWT_LIFETIME_MS, certificate.not_after) });
     const next = await this.#record(
       rec,
       { kind: 'MACHINE_ENROLLED', machine_id: id, serial, certificate_digest: HolonCertificateV1.digest(certificate), certificate },
@@ -340,7 +364,7 @@ export class BootstrapService {
       const creds = store.credentials(rec.machineId);
       jwt = creds?.natsUserKey === rec.natsUserKey ? creds.jwt : undefined;
       if (jwt === undefined) {
-        jwt = await minter.mintHostUser({ userKey: rec.natsUserKey, grant: hostGrant(rec.machineId), expiresAt: Math.min(now + JWT_LIFETIME_MS, rec.certificate.not_after) });
+        jwt = await minter.mintHostUser({ userKey: rec.natsUserKey, grant: hostGrant(rec.machineId, this.#d.cell.cellId), expiresAt: Math.min(now + JWT_LIFETIME_MS, rec.certificate.not_after) });
         store.commit({ credentials: { machineId: rec.machineId, natsUserKey: rec.natsUserKey, jwt } });
       }
     }

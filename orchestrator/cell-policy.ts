@@ -3,8 +3,11 @@
  * bootstrap checks need (bus-schemas/bootstrap/cell-side.ts): the TPM mode,
  * EK trust (CA anchors from the config; pre-approved EK hashes from the policy
  * are also trusted without a certificate), the PCR selection, golden values
- * per machine class, nonce lifetime, clock skew, admission.
+ * per machine class, nonce lifetime, clock skew, admission (kind, epoch and
+ * the difficulty adapted to the hello rate).
  */
+import { admissionSettings, requirementAt } from '../bus-schemas/admission/adaptive.js';
+import type { AdmissionRequirement } from '../bus-schemas/admission/requirement.js';
 import type { CellBootstrapPolicy } from '../bus-schemas/bootstrap/cell-side.js';
 import type { PcrPolicy } from '../bus-schemas/tpm/index.js';
 import type { PolicyV1, PreapprovedEkV1 } from '../bus-schemas/v1/policy.js';
@@ -60,7 +63,11 @@ export function cellBootstrapPolicy(cfg: OrchestratorConfig, cell: CellMaterial,
   };
 }
 
-/** The admission parameters a hello must meet now: epoch = floor(now / admission_epoch_ms). */
-export function admissionAt(cfg: OrchestratorConfig, policy: PolicyV1, now: number): { epoch: number; difficulty: number } {
-  return { epoch: Math.floor(now / cfg.admissionEpochMs), difficulty: policy.admission_difficulty };
+/**
+ * The admission proof a hello must carry now: the policy's kind, epoch =
+ * floor(now / admission_epoch_ms), and the work adapted to `recentRate`
+ * (admitted hellos over the last minute; 0 = quiet, the base difficulty).
+ */
+export function admissionAt(cfg: OrchestratorConfig, policy: PolicyV1, now: number, recentRate = 0): AdmissionRequirement {
+  return requirementAt(admissionSettings(policy), Math.floor(now / cfg.admissionEpochMs), recentRate);
 }

@@ -40,8 +40,12 @@ const ConfigFileSchema = object({
   data_dir: FilePath,
   nats: object({
     servers: array(NatsUrl, { min: 1, max: 16 }),
-    /** .creds file of the orchestrator's own NATS user; absent: connect without credentials */
+    /** .creds of the serving identity (requests in, answers to inboxes only); absent: connect without credentials */
     creds: optional(FilePath),
+    /** .creds of the ledger-writer identity (ledger entries, agent commands); absent: the serving creds */
+    writer_creds: optional(FilePath),
+    /** .creds of the cell's admin identity (the JetStream API); absent: the serving creds */
+    admin_creds: optional(FilePath),
     /** the cell account nkey seed (holonctl init: nats/account.nk) */
     account_seed: optional(FilePath),
     /** the account signing seed that mints agents' user JWTs (nats/account-signing.nk) */
@@ -81,7 +85,7 @@ export type OrchestratorConfigFile = Infer<typeof ConfigFileSchema>;
 export interface OrchestratorConfig {
   file: string;
   dataDir: string;
-  nats: { servers: string[]; creds?: string; accountSeed: string; accountSigningSeed: string };
+  nats: { servers: string[]; creds?: string; writerCreds?: string; adminCreds?: string; accountSeed: string; accountSigningSeed: string };
   logLevel: (typeof LOG_LEVELS)[number];
   database: string;
   cellKey: string;
@@ -136,6 +140,8 @@ export function parseOrchestratorConfig(text: string, file: string): Orchestrato
     nats: {
       servers: c.nats.servers,
       ...(c.nats.creds !== undefined ? { creds: resolve(dir, c.nats.creds) } : {}),
+      ...(c.nats.writer_creds !== undefined ? { writerCreds: resolve(dir, c.nats.writer_creds) } : {}),
+      ...(c.nats.admin_creds !== undefined ? { adminCreds: resolve(dir, c.nats.admin_creds) } : {}),
       accountSeed: at(c.nats.account_seed, CONFIG_DEFAULTS.accountSeed),
       accountSigningSeed: at(c.nats.account_signing_seed, CONFIG_DEFAULTS.accountSigningSeed),
     },

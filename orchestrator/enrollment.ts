@@ -8,32 +8,17 @@
  */
 import { digestOf } from '../bus-schemas/digest.js';
 import { HolonError } from '../bus-schemas/errors.js';
-import { convertId, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
+import { convertId, type CellIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import type { Signer } from '../bus-schemas/keys.js';
-import { EVT_ROOT, agentConsumerName, cmdSubject, holonWildcard } from '../bus-schemas/subjects.js';
+import { machineGrant, type UserGrant } from '../bus-schemas/grants.js';
 import type { CellCertificateV1 } from '../bus-schemas/v1/cell-certificate.js';
 import { HolonCertificateV1 } from '../bus-schemas/v1/holon-certificate.js';
 
-/** The subjects an enrolled machine's NATS user may use. */
-export interface HostGrant {
-  /** JWT name: the machine's holon id */
-  name: HolonIdV1;
-  publish: string[];
-  subscribe: string[];
-  /** the client must connect with this inbox prefix (a shared _INBOX would leak other holons' replies) */
-  inboxPrefix: string;
-}
+/** The subjects an enrolled machine's NATS user may use (bus-schemas/grants machineGrant). */
+export type HostGrant = UserGrant;
 
-export function hostGrant(machineId: PublicKeyIdV1): HostGrant {
-  const holon = convertId(machineId, 'holon');
-  const inboxPrefix = `_INBOX_${holon}`;
-  return {
-    name: holon,
-    // Acks of its CMD work queue (delivered to holon.<id>.cmd by a push consumer) go to $JS.ACK.CMD.<its consumer>.
-    publish: [holonWildcard(holon), `${EVT_ROOT}.${holon}.>`, `$JS.ACK.CMD.${agentConsumerName(machineId)}.>`],
-    subscribe: [holonWildcard(holon), cmdSubject(machineId), `${inboxPrefix}.>`],
-    inboxPrefix,
-  };
+export function hostGrant(machineId: PublicKeyIdV1, cellId: CellIdV1): HostGrant {
+  return machineGrant(machineId, cellId);
 }
 
 export const HOST_GRANT_TAG = 'holonet/host-nats-grant/v1';
@@ -61,12 +46,12 @@ export function issueHostCertificate(opts: {
   now: number;
   validityMs: number;
 }): HolonCertificateV1 {
-  const grant = hostGrant(opts.machineId);
+  const grant = hostGrant(opts.machineId, opts.cell.certificate.cell_id);
   const notAfter = Math.min(opts.now + opts.validityMs, opts.cell.certificate.not_after);
   if (notAfter < opts.now) throw new EnrollmentError(opts.machineId, 'the cell certificate has expired');
   return HolonCertificateV1.seal(
     {
-      holon_id: grant.name,
+      holon_id: convertId(opts.machineId, 'holon'),
       role: 'HOST',
       cell_id: opts.cell.certificate.cell_id,
       parent_holon: null,

@@ -14,7 +14,8 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { connectBus, type BusConnection } from '../adapters/nats/connect.js';
-import { holonGrant, mintUserJwt } from '../adapters/nats/credentials.js';
+import { mintUserJwt } from '../adapters/nats/credentials.js';
+import { holonGrant } from '../bus-schemas/grants.js';
 import { declareStreams } from '../adapters/nats/declare.js';
 import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
 import { LedgerWriter, type PreparedAppend } from '../adapters/nats/ledger-writer.js';
@@ -23,7 +24,7 @@ import { SqliteMachineStore } from '../adapters/sqlite/machine-store.js';
 import { systemClock } from '../bus-schemas/clock.js';
 import type { CasDigest } from '../bus-schemas/digest.js';
 import { holonetStreams } from '../bus-schemas/streams.js';
-import { API_SUBJECTS, type LedgerOwner } from '../bus-schemas/subjects.js';
+import { API_SUBJECTS, bootstrapInboxPrefix, inboxPrefix, type LedgerOwner } from '../bus-schemas/subjects.js';
 import { BootstrapAttestV1 } from '../bus-schemas/v1/bootstrap-attest.js';
 import { BootstrapChallengeV1 } from '../bus-schemas/v1/bootstrap-challenge.js';
 import { BootstrapHelloV1 } from '../bus-schemas/v1/bootstrap-hello.js';
@@ -41,7 +42,7 @@ import { MachineListRequestV1, MachineListV1 } from '../bus-schemas/v1/machine-l
 import type { MachineRecord } from './machine-registry.js';
 import type { MachineStore } from './machine-store.js';
 import { dirname, join } from 'node:path';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { AGENT_COMMAND_TOKEN, agentConsumerName, cmdSubject, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
@@ -97,13 +98,13 @@ function provisionLedger(ledger: MachineLedger): ProvisionLedger {
 }
 
 /** Each agent's CMD work queue, delivered by a durable push consumer to holon.<host>.cmd (its own subject space). */
-function commandQueue(conn: BusConnection, log: Logger): CommandQueue {
+function commandQueue(admin: BusConnection, writer: BusConnection, log: Logger): CommandQueue {
   const ensured = new Set<string>();
   return {
     async ensure(machineId) {
       if (ensured.has(machineId)) return;
       const name = agentConsumerName(machineId);
-      await conn.jsm.consumers.add('CMD', {
+      await admin.jsm.consumers.add('CMD', {
         durable_name: name,
         filter_subject: cmdSubject(machineId),
         deliver_subject: holonSubject(convertId(machineId, 'holon'), AGENT_COMMAND_TOKEN),
@@ -116,7 +117,7 @@ function commandQueue(conn: BusConnection, log: Logger): CommandQueue {
       log.debug({ machine_id: machineId, consumer: name }, 'agent command queue ready');
     },
     async publish(machineId, msgId, bytes) {
-      await conn.js.publish(cmdSubject(machineId), bytes, { msgID: msgId });
+      await writer.js.publish(cmdSubject(machineId), bytes, { msgID: msgId });
     },
   };
 }
@@ -153,11 +154,7 @@ function enrolledMachines(store: MachineStore): MachineRecord[] {
 function credentialMinter(cell: CellMaterial): CredentialMinter {
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
   return {
-    async mintHostUser({ userKey, grant, expiresAt }) {
-      const extraPub = grant.publish.filter((s) => !s.startsWith('holon.'));
-      const extraSub = grant.subscribe.filter((s) => !s.startsWith('holon.') && !s.startsWith(`${grant.inboxPrefix}.`));
-      return mintUserJwt(seeds, holonGrant(grant.name, { publish: extraPub, subscribe: extraSub, expiresAt }), userKey);
-    },
+    mintHostUser: ({ userKey, grant, expiresAt }) => mintUserJwt(seeds, { ...grant, expiresAt }, userKey),
   };
 }
 
@@ -191,17 +188,29 @@ async function rebuild(conn: BusConnection, store: MachineStore, cell: CellMater
 async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild: boolean }): Promise<void> {
   const log = pino({ name: 'holon-orchestrator', level: cfg.logLevel, redact: ['seed', '*.seed', 'secret', '*.secret', 'jwt', '*.jwt'] });
   if (!cell.principalPinned) log.warn({ principal: cell.principalKey }, 'principal_key not set in the config: using the one named by the cell certificate');
-  const conn = await connectBus({
-    servers: cfg.nats.servers,
-    name: `holon-orchestrator ${cell.cellId}`,
-    logger: log.child({ component: 'bus(nats)' }),
-    ...(cfg.nats.creds !== undefined ? { credsFile: cfg.nats.creds } : {}),
-  });
-  await declareStreams(conn, holonetStreams());
+  // Three identities, least privilege each (bus-schemas/grants, docs/security.md): `conn` serves requests and
+  // answers only into inboxes; `writer` appends to the ledger and the agents' CMD queues; `admin` alone calls
+  // the JetStream API. Without separate creds (a development server) they share the serving ones.
+  const cellInbox = inboxPrefix(cell.cellKey);
+  const open = (name: string, credsFile: string | undefined, jetstream: boolean): Promise<BusConnection> =>
+    connectBus({
+      servers: cfg.nats.servers,
+      name: `${name} ${cell.cellId}`,
+      logger: log.child({ component: 'bus(nats)', connection: name }),
+      inboxPrefix: cellInbox,
+      jetstream,
+      ...(credsFile !== undefined ? { credsFile } : {}),
+    });
+  const admin = await open('holon-orchestrator-admin', cfg.nats.adminCreds ?? cfg.nats.creds, true);
+  const writerConn = await open('holon-orchestrator-writer', cfg.nats.writerCreds ?? cfg.nats.creds, false);
+  const conn = await open('holon-orchestrator', cfg.nats.creds, false);
+  // The writer publishes; its head reads and stream info go through the admin identity.
+  const ledgerConn: BusConnection = { nc: writerConn.nc, server: writerConn.server, logger: writerConn.logger, close: () => writerConn.close(), js: jetstream(writerConn.nc, { timeout: 5000 }), jsm: admin.jsm };
+  await declareStreams(admin, holonetStreams());
   const fresh = !existsSync(cfg.database);
   const store = withCrashPoint(new SqliteMachineStore<MachineRecord>(cfg.database), process.env.HOLONET_TEST_CRASH_AFTER, log);
-  if (fresh || opts.rebuild) await rebuild(conn, store, cell, log);
-  const writer = new LedgerWriter(conn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
+  if (fresh || opts.rebuild) await rebuild(admin, store, cell, log);
+  const writer = new LedgerWriter(ledgerConn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
   const service = new BootstrapService({
     store,
     ledger: machineLedger(writer),
@@ -228,7 +237,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     store: provisions,
     machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store) },
     ledger: provisionLedger(machineLedger(writer)),
-    queue: commandQueue(conn, log),
+    queue: commandQueue(admin, ledgerConn, log),
     jobs: {
       run: (machineId, command, timeoutMs) =>
         requestSigned(conn, {
@@ -250,10 +259,12 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   await provisioning.start();
 
   const common = { signer: cell.signer, clock: systemClock, logger: log };
+  // An un-enrolled machine asks from its bootstrap session's inbox; an enrolled one (status) from its own.
+  const bootstrapReplies = (k: PublicKeyIdV1): string[] => [bootstrapInboxPrefix(k), inboxPrefix(k)];
   const services: Service[] = [
-    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapHello, requestType: BootstrapHelloV1, replyType: BootstrapChallengeV1, handler: (q) => service.hello(q) }),
-    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapAttest, requestType: BootstrapAttestV1, replyType: BootstrapStatusV1, handler: (q) => service.attest(q) }),
-    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapStatus, requestType: BootstrapStatusRequestV1, replyType: BootstrapStatusV1, handler: (q) => service.status(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapHello, replyPrefixes: bootstrapReplies, requestType: BootstrapHelloV1, replyType: BootstrapChallengeV1, handler: (q) => service.hello(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapAttest, replyPrefixes: bootstrapReplies, requestType: BootstrapAttestV1, replyType: BootstrapStatusV1, handler: (q) => service.attest(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapStatus, replyPrefixes: bootstrapReplies, requestType: BootstrapStatusRequestV1, replyType: BootstrapStatusV1, handler: (q) => service.status(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.approve, requestType: MachineApprovalV1, replyType: MachineListV1, handler: (q) => service.approve(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.machines, requestType: MachineListRequestV1, replyType: MachineListV1, handler: (q) => service.list(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.provision(q), maxInFlight: 1024 }),
@@ -266,7 +277,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
       subject: `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`,
       requestType: UnitReportV1,
       replyType: UnitReportReplyV1,
-      handler: (q, ctx) => provisioning.unitReport(q, ctx.subject.split('.')[1]),
+      handler: (q, ctx) => provisioning.unitReport(q, ctx.subject, ctx.requester),
       maxInFlight: 1024,
     }),
   ];
@@ -287,7 +298,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     log.info({ signal }, 'stopping: no new requests, draining in-flight ones');
     clearInterval(sweeper);
     await Promise.all(services.map((s) => s.stop({ graceMs: 10_000 })));
-    await conn.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
+    for (const c of [conn, writerConn, admin]) await c.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
     store.close();
     provisions.close();
     log.info('stopped');

@@ -36,6 +36,10 @@ export interface BusConnectOptions {
   reconnectTimeWaitMs?: number;
   /** Connect and JetStream API timeout in ms (default 5000). */
   timeoutMs?: number;
+  /** Where replies to this connection's requests come back: the user's own inbox prefix (bus-schemas/grants). */
+  inboxPrefix?: string;
+  /** Open JetStream (default true). A user without `$JS.API` rights connects with false; `js`/`jsm` then throw. */
+  jetstream?: boolean;
   logger?: Logger;
 }
 
@@ -121,6 +125,7 @@ export async function connectBus(opts: BusConnectOptions): Promise<BusConnection
     noAsyncTraces: true,
   };
   if (opts.name !== undefined) copts.name = opts.name;
+  if (opts.inboxPrefix !== undefined) copts.inboxPrefix = opts.inboxPrefix;
   const auth = await authenticator(opts, server, logger);
   if (auth !== undefined) copts.authenticator = auth;
 
@@ -130,20 +135,30 @@ export async function connectBus(opts: BusConnectOptions): Promise<BusConnection
   } catch (e) {
     throw new BusConnectError(server, `cannot connect: ${errorText(e)}`, { cause: e });
   }
-  let jsm: JetStreamManager;
-  try {
-    jsm = await jetstreamManager(nc, { timeout });
-  } catch (e) {
-    await nc.close().catch(() => undefined);
-    throw new BusConnectError(server, `JetStream unavailable: ${errorText(e)}`, { cause: e });
+  let jsm: JetStreamManager | undefined;
+  let js: JetStreamClient | undefined;
+  if (opts.jetstream !== false) {
+    try {
+      jsm = await jetstreamManager(nc, { timeout });
+    } catch (e) {
+      await nc.close().catch(() => undefined);
+      throw new BusConnectError(server, `JetStream unavailable: ${errorText(e)}`, { cause: e });
+    }
+    js = jetstream(nc, { timeout });
   }
-  const js = jetstream(nc, { timeout });
   logger.info({ servers, name: opts.name, version: nc.info?.version, auth: auth === undefined ? 'none' : 'yes' }, 'connected');
   void watchStatus(nc, logger);
+  const noJetStream = (): never => {
+    throw new BusConfigError(server, 'jetstream', `connection ${opts.name ?? ''} was opened without JetStream`);
+  };
   return {
     nc,
-    js,
-    jsm,
+    get js() {
+      return js ?? noJetStream();
+    },
+    get jsm() {
+      return jsm ?? noJetStream();
+    },
     server,
     logger,
     async close() {

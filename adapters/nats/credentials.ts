@@ -3,11 +3,10 @@
  * system account, and one cell account whose users are minted with the
  * account's signing key (so the account key itself can stay cold).
  *
- * Least privilege for a holon user (DESIGN §4): it may publish and subscribe
- * `holon.<id>.>`, subscribe its own inbox prefix `_INBOX_<id>.>` (the client
- * sets `inboxPrefix: holonInboxPrefix(id)`), and answer requests it received
- * (a one-shot response permission). A shared `_INBOX.>` would let every
- * holon read every other holon's replies, so it is never granted.
+ * What each kind of user may publish and subscribe to is decided in
+ * bus-schemas/grants.ts (docs/security.md); here a grant becomes a user JWT.
+ * A shared `_INBOX.>` subscription would let every holon read every other
+ * holon's replies, so it is never granted; neither is `allow_responses`.
  *
  * Seeds are handled as strings here and written only to 0600 files by the
  * caller; no function here logs or returns them inside an error message.
@@ -17,6 +16,7 @@ import { dirname } from 'node:path';
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type OperatorLimits, type Permissions } from '@nats-io/jwt';
 import { HolonError } from '../../bus-schemas/errors.js';
+import type { UserGrant } from '../../bus-schemas/grants.js';
 
 /** Something wrong with an nkey seed, a permission or a creds file; never carries the secret. */
 export class CredentialsError extends HolonError {
@@ -121,40 +121,7 @@ function checkSubjects(subjects: readonly string[], what: string): string[] {
   return [...new Set(subjects)];
 }
 
-/** The inbox prefix a holon's client must use (`inboxPrefix` connection option). */
-export function holonInboxPrefix(name: string): string {
-  return `_INBOX_${name}`;
-}
-
-export interface UserGrant {
-  /** shown by the server and in the JWT `name` (a holon id, or `bootstrap`) */
-  name: string;
-  publish: readonly string[];
-  subscribe: readonly string[];
-  /** may answer requests it received (one reply each, within `respondTtlMs`) */
-  respond?: boolean;
-  respondTtlMs?: number;
-  /** JWT expiry, Unix ms */
-  expiresAt?: number;
-}
-
-/** A holon's grant: its own subjects and inbox, plus any `extraPublish` / `extraSubscribe` subjects. */
-export function holonGrant(holonId: string, extra: { publish?: readonly string[]; subscribe?: readonly string[]; expiresAt?: number } = {}): UserGrant {
-  if (!/^holon1[02-9ac-hj-np-z]{58}$/.test(holonId)) throw new CredentialsError(`${JSON.stringify(holonId.slice(0, 80))} is not a holon id`);
-  const own = `holon.${holonId}.>`;
-  return {
-    name: holonId,
-    publish: [own, ...(extra.publish ?? [])],
-    subscribe: [own, `${holonInboxPrefix(holonId)}.>`, ...(extra.subscribe ?? [])],
-    respond: true,
-    ...(extra.expiresAt !== undefined ? { expiresAt: extra.expiresAt } : {}),
-  };
-}
-
-/** Un-enrolled agents: publish `api.bootstrap.>`, read replies on `_INBOX_bootstrap.>`, nothing else. */
-export function bootstrapGrant(): UserGrant {
-  return { name: 'bootstrap', publish: ['api.bootstrap.>'], subscribe: [`${holonInboxPrefix('bootstrap')}.>`] };
-}
+export type { UserGrant } from '../../bus-schemas/grants.js';
 
 export interface MintedUser {
   /** the .creds text (JWT + user seed): secret, write 0600 */
@@ -177,11 +144,13 @@ export async function mintUserJwt(
   const signer = keyPair(seeds.accountSigning, 'account', 'account signing seed');
   const accountPublic = nkeyPublic(seeds.account, 'account', 'cell account seed');
   const permissions: Permissions = {
-    pub: { allow: checkSubjects(grant.publish, 'publish') },
+    pub: {
+      allow: checkSubjects(grant.publish, 'publish'),
+      ...(grant.publishDeny !== undefined && grant.publishDeny.length > 0 ? { deny: checkSubjects(grant.publishDeny, 'publish deny') } : {}),
+    },
     sub: { allow: checkSubjects(grant.subscribe, 'subscribe') },
   };
-  // The JWT carries Go durations in nanoseconds.
-  if (grant.respond === true) permissions.resp = { max: 1, ttl: (grant.respondTtlMs ?? 60_000) * 1_000_000 };
+  // No `resp` (allow_responses): it would let the user publish to any reply subject a requester names.
   const opts = grant.expiresAt !== undefined ? { signer, exp: Math.floor(grant.expiresAt / 1000) } : { signer };
   return encodeUser(grant.name, userPublic, accountPublic, permissions, opts);
 }
@@ -263,4 +232,26 @@ async function syncDir(dir: string): Promise<void> {
 /** Write a .creds file 0600; refuses (CredentialsError) to replace an existing one. */
 export async function writeCredsFile(path: string, creds: string): Promise<void> {
   if ((await writeFileExclusive(path, creds, 0o600)) === 'exists') throw new CredentialsError(`${path} exists; not replacing a credential`);
+}
+
+/**
+ * The inbox prefix a .creds file's user is allowed to subscribe to: the one
+ * `_INBOX.<token…>.>` of its JWT's subscribe permissions (bus-schemas/grants
+ * gives every identity exactly one), so a client needs no other setting to
+ * get replies. Undefined when the JWT names none or several (a development
+ * user allowed `>` uses the default inbox).
+ */
+export function inboxPrefixFromCreds(creds: string): string | undefined {
+  const jwt = /-{5,6}BEGIN NATS USER JWT-{5,6}\s*([A-Za-z0-9_.-]+)\s*-{5,6}END NATS USER JWT/.exec(creds)?.[1];
+  const payload = jwt?.split('.')[1];
+  if (payload === undefined) return undefined;
+  let allow: unknown;
+  try {
+    allow = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { nats?: { sub?: { allow?: unknown } } }).nats?.sub?.allow;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(allow)) return undefined;
+  const inboxes = allow.filter((s): s is string => typeof s === 'string' && /^_INBOX(?:\.[A-Za-z0-9_-]+)+\.>$/.test(s));
+  return inboxes.length === 1 ? (inboxes[0] as string).slice(0, -2) : undefined;
 }

@@ -24,8 +24,14 @@ export interface ReplayOptions {
   since?: ReplayStart;
   /** Only this subject (e.g. one owner's `ledger.<id>`); default every ledger subject. */
   subject?: string;
-  /** Messages per pull (default 1024). */
+  /** Messages per pull (default 1024); with `via: 'get'`, gets in flight. */
   batch?: number;
+  /**
+   * 'consumer' (default): an ordered consumer, for identities with the JetStream API.
+   * 'get': single-message gets by sequence (`$JS.API.STREAM.MSG.GET.<stream>`), read-only: what the operator's
+   * credential allows (`holonctl audit`), since creating a consumer could deliver anywhere.
+   */
+  via?: 'consumer' | 'get';
 }
 
 export interface LedgerReplay {
@@ -61,6 +67,7 @@ export async function openLedgerReplay(conn: BusConnection, opts: ReplayOptions 
   if (messages === 0 || (since !== undefined && 'seq' in since && since.seq > lastSeq)) {
     return { firstSeq, lastSeq, messages, pending: 0, records: empty };
   }
+  if (opts.via === 'get') return replayByGet(conn, stream, si, opts);
   let consumer;
   let pending: number;
   try {
@@ -91,6 +98,50 @@ export async function openLedgerReplay(conn: BusConnection, opts: ReplayOptions 
     }
   }
   return { firstSeq, lastSeq, messages, pending, records: { [Symbol.asyncIterator]: records } };
+}
+
+/**
+ * The read-only replay: gets by sequence, `batch` in flight, in order. A start
+ * time is found by binary search over the stored messages' times. Messages
+ * whose subject does not match `opts.subject` (exact, or `ledger.>`) are skipped.
+ */
+async function replayByGet(conn: BusConnection, stream: string, si: StreamInfo, opts: ReplayOptions): Promise<LedgerReplay> {
+  const { first_seq: firstSeq, last_seq: lastSeq, messages } = si.state;
+  const get = async (seq: number): Promise<{ seq: number; subject: string; data: Uint8Array; time: number } | null> => {
+    try {
+      const m = await conn.jsm.streams.getMessage(stream, { seq });
+      return m === null ? null : { seq: m.seq, subject: m.subject, data: m.data, time: m.time.getTime() };
+    } catch (e) {
+      throw new BusRequestError(conn.server, `STREAM.MSG.GET.${stream} ${seq}`, errorText(e), { cause: e });
+    }
+  };
+  let start = firstSeq;
+  const since = opts.since;
+  if (since !== undefined && 'seq' in since) start = Math.max(firstSeq, since.seq);
+  else if (since !== undefined) {
+    // The first message stored at or after `since.time` (times only grow with the sequence).
+    const t = since.time.getTime();
+    let lo = firstSeq;
+    let hi = lastSeq + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await get(mid);
+      if (m === null || m.time < t) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
+  }
+  const filter = opts.subject;
+  const matches = (subject: string): boolean => filter === undefined || filter === subject || (filter.endsWith('.>') && subject.startsWith(filter.slice(0, -1)));
+  const window = Math.max(1, Math.min(opts.batch ?? 64, 256));
+  async function* records(): AsyncGenerator<LedgerRecord> {
+    for (let next = start; next <= lastSeq; next += window) {
+      const end = Math.min(lastSeq, next + window - 1);
+      const batch = await Promise.all(Array.from({ length: end - next + 1 }, (_, i) => get(next + i)));
+      for (const m of batch) if (m !== null && matches(m.subject)) yield { stream_seq: m.seq, subject: m.subject, data: m.data };
+    }
+  }
+  return { firstSeq, lastSeq, messages, pending: Math.max(0, lastSeq - start + 1), records: { [Symbol.asyncIterator]: records } };
 }
 
 export interface AuditOptions

@@ -7,6 +7,7 @@
  * has at least `difficulty` leading zero bits. Expected cost 2^difficulty
  * hashes to make, one hash to check. Binding to the machine key means a proof
  * cannot be reused by another machine; binding to the epoch bounds its life.
+ * The difficulty the cell asks for adapts to the hello rate (adaptive.ts).
  */
 import { createHash } from 'node:crypto';
 import { HolonError } from '../errors.js';
@@ -14,20 +15,27 @@ import { idPublicKey, type PublicKeyIdV1 } from '../ids.js';
 
 export const MAX_DIFFICULTY = 40;
 const PREFIX = new TextEncoder().encode('holonet-admission/v1\u0000');
+/** Hashes tried between two yields of hashcashSteps. */
+const SLICE = 4096;
 
 export class AdmissionError extends HolonError {
   static readonly CODE = 'HOLON_E_ADMISSION';
   readonly reason: string;
-  constructor(reason: string) {
+  /** The proof field at fault, relative to the proof (`.epoch`, `.kind`, `.y` …), when one is. */
+  readonly path: string | undefined;
+  constructor(reason: string, path?: string) {
     super(AdmissionError.CODE, `admission: ${reason}`);
     this.reason = reason;
+    this.path = path;
   }
   override toJSON(): Record<string, unknown> {
-    return { code: this.code, message: this.message, reason: this.reason };
+    return { code: this.code, message: this.message, reason: this.reason, ...(this.path !== undefined ? { path: this.path } : {}) };
   }
 }
 
 export interface HashcashProof {
+  /** Absent on the wire for hashcash (the V1 shape before VDF proofs existed); 'vdf' marks the other kind. */
+  kind?: 'hashcash';
   epoch: number;
   difficulty: number;
   counter: number;
@@ -56,16 +64,33 @@ export function leadingZeroBits(hash: Uint8Array): number {
   return bits;
 }
 
-/** Search for a proof. Deterministic for its inputs; cost ~2^difficulty hashes. */
-export function solveHashcash(machine: PublicKeyIdV1, epoch: number, difficulty: number): HashcashProof {
+/**
+ * The search as a generator that yields every few thousand hashes, so a
+ * caller can pause between slices (the agent stays responsive to SIGTERM).
+ */
+export function* hashcashSteps(machine: PublicKeyIdV1, epoch: number, difficulty: number): Generator<void, HashcashProof> {
   if (!Number.isInteger(difficulty) || difficulty < 0 || difficulty > MAX_DIFFICULTY) {
     throw new AdmissionError(`difficulty must be an integer in 0..${MAX_DIFFICULTY}`);
   }
   const key = idPublicKey(machine, 'key');
   for (let counter = 0; counter < Number.MAX_SAFE_INTEGER; counter++) {
     if (leadingZeroBits(proofHash(epoch, key, counter)) >= difficulty) return { epoch, difficulty, counter };
+    if (counter % SLICE === SLICE - 1) yield;
   }
   throw new AdmissionError('no proof found');
+}
+
+/** Run a step generator to its end without pausing. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** Search for a proof. Deterministic for its inputs; cost ~2^difficulty hashes. */
+export function solveHashcash(machine: PublicKeyIdV1, epoch: number, difficulty: number): HashcashProof {
+  return runSteps(hashcashSteps(machine, epoch, difficulty));
 }
 
 /**
@@ -79,23 +104,12 @@ export function verifyHashcash(
   expected: { epoch: number; difficulty: number },
 ): void {
   if (proof.epoch !== expected.epoch && proof.epoch !== expected.epoch - 1) {
-    throw new AdmissionError(`proof is for epoch ${proof.epoch}, current epoch is ${expected.epoch}`);
+    throw new AdmissionError(`proof is for epoch ${proof.epoch}, current epoch is ${expected.epoch}`, '.epoch');
   }
   if (proof.difficulty < expected.difficulty) {
-    throw new AdmissionError(`proof difficulty ${proof.difficulty} is below the required ${expected.difficulty}`);
+    throw new AdmissionError(`proof difficulty ${proof.difficulty} is below the required ${expected.difficulty}`, '.difficulty');
   }
-  if (!Number.isSafeInteger(proof.counter) || proof.counter < 0) throw new AdmissionError('counter out of range');
+  if (!Number.isSafeInteger(proof.counter) || proof.counter < 0) throw new AdmissionError('counter out of range', '.counter');
   const bits = leadingZeroBits(proofHash(proof.epoch, idPublicKey(machine, 'key'), proof.counter));
-  if (bits < proof.difficulty) throw new AdmissionError(`proof has ${bits} leading zero bits, claims ${proof.difficulty}`);
-}
-
-/**
- * Adaptive difficulty: start at `base`; add one bit (doubling the cost) for
- * every doubling of recent hello attempts over the expected rate.
- */
-export function adaptiveDifficulty(opts: { base: number; recentAttempts: number; expectedAttempts: number; max?: number }): number {
-  const max = Math.min(opts.max ?? 28, MAX_DIFFICULTY);
-  if (opts.recentAttempts <= opts.expectedAttempts || opts.expectedAttempts <= 0) return Math.min(opts.base, max);
-  const extra = Math.floor(Math.log2(opts.recentAttempts / opts.expectedAttempts));
-  return Math.min(opts.base + extra, max);
+  if (bits < proof.difficulty) throw new AdmissionError(`proof has ${bits} leading zero bits, claims ${proof.difficulty}`, '.counter');
 }

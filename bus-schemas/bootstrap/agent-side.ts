@@ -7,21 +7,25 @@
 import { randomBytes } from 'node:crypto';
 import { convertId, encodeId, type PublicKeyIdV1 } from '../ids.js';
 import type { Signer } from '../keys.js';
-import { solveHashcash } from '../admission/hashcash.js';
+import { solveAdmission, type AdmissionProof } from '../admission/proof.js';
+import { describeRequirement, normalizeRequirement, type AdmissionRequirement, type AdmissionRequirementInput } from '../admission/requirement.js';
+import { RefusalV1 } from '../v1/refusal.js';
 import { BootstrapChallengeV1 } from '../v1/bootstrap-challenge.js';
 import { BootstrapHelloV1 } from '../v1/bootstrap-hello.js';
 import { CellCertificateV1 } from '../v1/cell-certificate.js';
 import { BootstrapAttestV1 } from '../v1/bootstrap-attest.js';
 import type { JurisdictionAttestationV1 } from '../v1/jurisdiction-attestation.js';
 import type { TpmQuoteV1 } from '../v1/tpm-quote.js';
-import { BootstrapError } from './bootstrap-error.js';
+import { BOOTSTRAP_CODES, BootstrapError } from './bootstrap-error.js';
 
 export type HelloBody = Omit<BootstrapHelloV1, 'machine_id' | 'agent_nonce' | 'admission' | 'sent_at' | 'machine_seal'>;
 
 export interface HelloOptions {
   now: number;
-  /** Current admission epoch and difficulty, as the cell publishes them. */
-  admission: { epoch: number; difficulty: number };
+  /** The admission proof to make: kind, epoch and work (what the cell asked for, or our first guess). */
+  admission: AdmissionRequirementInput;
+  /** A proof already solved for `admission` (admissionSteps, run in slices); otherwise solved here. */
+  proof?: AdmissionProof;
   /** For tests only: a fixed nonce. */
   agentNonce?: Uint8Array;
 }
@@ -34,7 +38,7 @@ export function makeHello(machine: Signer, body: HelloBody, opts: HelloOptions):
       ...body,
       machine_id: machineId,
       agent_nonce: Buffer.from(nonce).toString('base64url'),
-      admission: solveHashcash(machineId, opts.admission.epoch, opts.admission.difficulty),
+      admission: opts.proof ?? solveAdmission(machineId, normalizeRequirement(opts.admission)),
       sent_at: { unix_ms: opts.now, source: 'SYSTEM' },
     },
     machine,
@@ -94,4 +98,47 @@ export function makeAttest(
     },
     machine,
   );
+}
+
+/**
+ * The admission proof a cell asks for in its refusal of our hello
+ * (RefusalV1.admission_required of a HOLON_E_BOOT_ADMISSION refusal), or
+ * undefined when the reply is not such a refusal or names none (an older
+ * cell). The cell has not proven itself at this point, so this is a hint
+ * from an unauthenticated peer: check it with checkAdmissionCaps first.
+ */
+export function admissionRequiredIn(replyBytes: Uint8Array): AdmissionRequirement | undefined {
+  try {
+    const refusal = RefusalV1.decode(replyBytes);
+    RefusalV1.verify(refusal);
+    return refusal.code === BOOTSTRAP_CODES.admission ? refusal.admission_required : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The most work an agent will do for one admission proof, so a hostile cell cannot make it spin forever. */
+export interface AdmissionCaps {
+  /** hashcash leading zero bits */
+  maxDifficulty: number;
+  /** VDF squarings */
+  maxVdfIterations: number;
+}
+
+/** Throws BootstrapError('admission') when the cell asks for more work than `caps` allow. */
+export function checkAdmissionCaps(required: AdmissionRequirement, caps: AdmissionCaps): void {
+  if (required.kind === 'hashcash' && required.difficulty > caps.maxDifficulty) {
+    throw new BootstrapError(
+      'admission',
+      `the cell asks for ${describeRequirement(required)}; this agent solves at most ${caps.maxDifficulty} bits (admission_max_difficulty)`,
+      { admissionRequired: required },
+    );
+  }
+  if (required.kind === 'vdf' && required.iterations > caps.maxVdfIterations) {
+    throw new BootstrapError(
+      'admission',
+      `the cell asks for ${describeRequirement(required)}; this agent does at most ${caps.maxVdfIterations} squarings (admission_max_vdf_iterations)`,
+      { admissionRequired: required },
+    );
+  }
 }

@@ -1,3 +1,4 @@
+import type { AdmissionRequirement } from '../admission/requirement.js';
 import { HolonError } from '../errors.js';
 
 /**
@@ -29,12 +30,29 @@ export type BootstrapRefusalKind = keyof typeof BOOTSTRAP_CODES;
 export class BootstrapError extends HolonError {
   readonly kind: BootstrapRefusalKind;
   readonly reason: string;
-  constructor(kind: BootstrapRefusalKind, reason: string, options?: { cause?: unknown }) {
-    super(BOOTSTRAP_CODES[kind], `bootstrap: ${reason}`, options);
+  /** The hello field at fault (`$.admission.kind`), where one is; carried into RefusalV1.path. */
+  readonly path: string | undefined;
+  /** For admission refusals: the proof the cell asks for now; carried into RefusalV1.admission_required. */
+  readonly admissionRequired: AdmissionRequirement | undefined;
+  constructor(
+    kind: BootstrapRefusalKind,
+    reason: string,
+    options?: { cause?: unknown; path?: string; admissionRequired?: AdmissionRequirement },
+  ) {
+    super(BOOTSTRAP_CODES[kind], `bootstrap: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
     this.reason = reason;
+    this.path = options?.path;
+    this.admissionRequired = options?.admissionRequired;
   }
   override toJSON(): Record<string, unknown> {
-    return { code: this.code, message: this.message, kind: this.kind, reason: this.reason };
+    return {
+      code: this.code,
+      message: this.message,
+      kind: this.kind,
+      reason: this.reason,
+      ...(this.path !== undefined ? { path: this.path } : {}),
+      ...(this.admissionRequired !== undefined ? { admission_required: this.admissionRequired } : {}),
+    };
   }
 }

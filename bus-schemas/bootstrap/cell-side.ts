@@ -6,7 +6,9 @@
  * persists them, so a restart in the middle resumes the same bootstrap.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { verifyHashcash } from '../admission/hashcash.js';
+import { AdmissionError } from '../admission/hashcash.js';
+import { verifyAdmission } from '../admission/proof.js';
+import { normalizeRequirement, type AdmissionRequirementInput } from '../admission/requirement.js';
 import { toCasDigest, type CasDigest } from '../digest.js';
 import { type HolonError } from '../errors.js';
 import { idPublicKey, type PublicKeyIdV1 } from '../ids.js';
@@ -70,10 +72,18 @@ function refuse(kind: BootstrapRefusalKind, reason: string, cause?: unknown): ne
   throw new BootstrapError(kind, reason, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * Check a hello: its seal, its clock, its admission proof against what the
+ * cell asks for now (`ctx.admission`: kind, epoch, work — see
+ * admission/adaptive.ts), then its TPM keys. An admission refusal names the
+ * proof field at fault (`$.admission.kind`, `.epoch`, `.difficulty` …) and
+ * carries the requirement, so the agent can solve again at the right epoch
+ * and difficulty.
+ */
 export function checkHello(
   hello: BootstrapHelloV1,
   policy: CellBootstrapPolicy,
-  ctx: { now: number; admission: { epoch: number; difficulty: number } },
+  ctx: { now: number; admission: AdmissionRequirementInput },
 ): HelloFacts {
   try {
     BootstrapHelloV1.verify(hello, hello.machine_id);
@@ -83,10 +93,13 @@ export function checkHello(
   if (Math.abs(ctx.now - hello.sent_at.unix_ms) > policy.maxClockSkewMs) {
     refuse('clockSkew', `hello was sent at ${hello.sent_at.unix_ms}, ${ctx.now - hello.sent_at.unix_ms} ms from our clock`);
   }
+  const required = normalizeRequirement(ctx.admission);
   try {
-    verifyHashcash(hello.machine_id, hello.admission, ctx.admission);
+    verifyAdmission(hello.machine_id, hello.admission, required);
   } catch (e) {
-    refuse('admission', (e as HolonError).message, e);
+    const path = `$.admission${e instanceof AdmissionError ? (e.path ?? '') : ''}`;
+    const why = e instanceof AdmissionError ? e.message : 'admission: the proof could not be checked';
+    throw new BootstrapError('admission', why, { cause: e, path, admissionRequired: required });
   }
   if (hello.tpm === undefined) {
     if (policy.tpm === 'required') refuse('tpmRequired', 'policy requires a TPM 2.0 and the machine offered none');

@@ -1,5 +1,9 @@
+import { MAX_DIFFICULTY } from '../admission/hashcash.js';
+import { AdmissionEpochSchema } from '../admission/requirement.js';
+import { VDF_ELEMENT_BYTES, VDF_MAX_ITERATIONS, VDF_MIN_ITERATIONS } from '../admission/vdf.js';
+import { MalformedError } from '../errors.js';
 import { PublicKeyIdSchema } from '../ids.js';
-import { array, base64url, integer, object, optional, refine, string, type Infer } from '../schema.js';
+import { array, base64url, integer, literal, object, optional, refine, string, type Infer, type Schema } from '../schema.js';
 import { AuthoritySealV1Schema } from '../seal.js';
 import { defineSealedObject } from '../wire.js';
 import { NonceSchema } from './machine-attestation.js';
@@ -14,12 +18,43 @@ export const NatsUserKeySchema = string({ min: 56, max: 56, pattern: /^U[A-Z2-7]
 
 export const HashcashProofV1Schema = object(
   {
-    epoch: integer({ min: 0, max: 1_000_000_000 }),
-    difficulty: integer({ min: 0, max: 40 }),
+    /** absent in the original V1 shape (and still absent as agents send it): hashcash is the default kind */
+    kind: optional(literal('hashcash')),
+    epoch: AdmissionEpochSchema,
+    difficulty: integer({ min: 0, max: MAX_DIFFICULTY }),
     counter: integer(),
   },
   'Admission proof: hashcash bound to (epoch, machine key)',
 );
+
+export const VdfProofV1Schema = object(
+  {
+    kind: literal('vdf'),
+    epoch: AdmissionEpochSchema,
+    iterations: integer({ min: VDF_MIN_ITERATIONS, max: VDF_MAX_ITERATIONS, description: 'T: sequential squarings' }),
+    y: base64url({ minBytes: VDF_ELEMENT_BYTES, maxBytes: VDF_ELEMENT_BYTES, description: 'y = x^(2^T) mod N, big-endian' }),
+    pi: base64url({ minBytes: VDF_ELEMENT_BYTES, maxBytes: VDF_ELEMENT_BYTES, description: 'Wesolowski proof π, big-endian' }),
+  },
+  'Admission proof: Wesolowski VDF over RSA-2048 bound to (epoch, machine key)',
+);
+
+const ADMISSION_KINDS = ['hashcash', 'vdf'];
+
+/**
+ * Either proof. `kind` is the tag; a proof without one is hashcash, so
+ * hellos made before VDF proofs existed keep their shape and digest.
+ */
+export const AdmissionProofV1Schema: Schema<Infer<typeof HashcashProofV1Schema> | Infer<typeof VdfProofV1Schema>> = {
+  parseAt(input, path) {
+    if (typeof input === 'object' && input !== null && !Array.isArray(input) && Object.prototype.hasOwnProperty.call(input, 'kind')) {
+      const kind = (input as { kind: unknown }).kind;
+      if (kind === 'vdf') return VdfProofV1Schema.parseAt(input, path);
+      if (kind !== 'hashcash') throw new MalformedError(`${path}.kind`, `expected one of ${ADMISSION_KINDS.join(', ')}`);
+    }
+    return HashcashProofV1Schema.parseAt(input, path);
+  },
+  jsonSchema: () => ({ oneOf: [HashcashProofV1Schema.jsonSchema(), VdfProofV1Schema.jsonSchema()] }),
+};
 
 export const BootstrapTpmV1Schema = object(
   {
@@ -49,7 +84,7 @@ export const BootstrapHelloV1Schema = refine(
       platform_report: PlatformReportV1Schema,
       resource_capacity: ResourceCapacityV1Schema,
       network_addresses: array(NetworkAddressV1Schema, { max: 64 }),
-      admission: HashcashProofV1Schema,
+      admission: AdmissionProofV1Schema,
       sent_at: TimeEnvelopeRefSchema,
       machine_seal: AuthoritySealV1Schema,
     },

@@ -1,4 +1,7 @@
+import { ADMISSION_DEFAULTS } from '../admission/adaptive.js';
 import { MAX_DIFFICULTY } from '../admission/hashcash.js';
+import { ADMISSION_MODES } from '../admission/requirement.js';
+import { VDF_MAX_ITERATIONS, VDF_MIN_ITERATIONS } from '../admission/vdf.js';
 import { PublicKeyIdSchema } from '../ids.js';
 import { array, enumeration, integer, object, optional, refine, string, type Infer } from '../schema.js';
 import { AuthoritySealV1Schema } from '../seal.js';
@@ -112,6 +115,21 @@ export const PolicyV1Schema = refine(
       denied_jurisdictions: array(JurisdictionCodeSchema, { max: MAX_DENIED_JURISDICTIONS }),
       /** hashcash leading zero bits asked of a machine when the cell is quiet */
       admission_difficulty: integer({ min: 0, max: MAX_DIFFICULTY, description: 'base admission difficulty in bits' }),
+      /**
+       * Admission settings added after the first V1 policies, all optional
+       * (bus-schemas/admission/adaptive.ts ADMISSION_DEFAULTS):
+       * admitted hellos per minute that are normal; each doubling above it
+       * adds a bit (default 60)
+       */
+      admission_normal_rate: optional(integer({ min: 1, max: 1_000_000, description: `admitted hellos per minute that are normal (default ${ADMISSION_DEFAULTS.normalRate})` })),
+      /** the most bits the adaptive difficulty asks for (default admission_difficulty + 8, at most 40) */
+      admission_max_difficulty: optional(integer({ min: 0, max: MAX_DIFFICULTY, description: 'adaptive difficulty cap in bits' })),
+      /** which proof a hello must carry (default hashcash) */
+      admission_mode: optional(enumeration(ADMISSION_MODES, 'the admission proof a hello must carry (default hashcash)')),
+      /** VDF squarings asked for when the cell is quiet, in vdf mode; doubled per extra bit (default 131072) */
+      admission_vdf_iterations: optional(
+        integer({ min: VDF_MIN_ITERATIONS, max: VDF_MAX_ITERATIONS, description: `base VDF squarings (default ${ADMISSION_DEFAULTS.vdfIterations})` }),
+      ),
       nonce_lifetime_ms: integer({ min: MIN_NONCE_LIFETIME_MS, max: MAX_NONCE_LIFETIME_MS, description: 'how long a bootstrap nonce is accepted' }),
       principal_seal: AuthoritySealV1Schema,
     },
@@ -141,6 +159,9 @@ export const PolicyV1Schema = refine(
     }
     const badJ = firstUnsorted(p.denied_jurisdictions, 'jurisdiction');
     if (badJ) return { path: `.denied_jurisdictions[${badJ.index}]`, reason: badJ.reason };
+    if (p.admission_max_difficulty !== undefined && p.admission_max_difficulty < p.admission_difficulty) {
+      return { path: '.admission_max_difficulty', reason: `must be at least admission_difficulty (${p.admission_difficulty})` };
+    }
     if (p.principal_seal.key !== p.principal_key) return { path: '.principal_seal.key', reason: 'not sealed by principal_key' };
     return undefined;
   },

@@ -1,3 +1,4 @@
+import { AdmissionRequirementV1Schema } from '../admission/requirement.js';
 import { HolonError } from '../errors.js';
 import type { PublicKeyIdV1 } from '../ids.js';
 import type { Signer } from '../keys.js';
@@ -27,6 +28,11 @@ export const RefusalV1Schema = object(
     path: optional(string({ min: 1, max: PATH_MAX })),
     reason: optional(string({ min: 1, max: REASON_MAX })),
     request_digest: optional(CasDigestSchema),
+    /**
+     * For a hello refused for its admission proof (HOLON_E_BOOT_ADMISSION):
+     * the proof the cell asks for now — kind, epoch, difficulty or squarings.
+     */
+    admission_required: optional(AdmissionRequirementV1Schema),
     refused_at: TimeEnvelopeRefSchema,
     refuser_seal: AuthoritySealV1Schema,
   },
@@ -37,19 +43,28 @@ export const RefusalV1 = defineSealedObject('RefusalV1', RefusalV1Schema, 'refus
 
 export const INTERNAL_ERROR_CODE = 'HOLON_E_INTERNAL';
 
+type RefusalFields = Pick<RefusalV1, 'code' | 'message' | 'path' | 'reason' | 'admission_required'>;
+
 /** The unsigned fields of a refusal for an error; anything not a HolonError becomes a generic internal refusal. */
-export function refusalFieldsFor(error: unknown): Pick<RefusalV1, 'code' | 'message' | 'path' | 'reason'> {
+export function refusalFieldsFor(error: unknown): RefusalFields {
   if (!(error instanceof HolonError) || !REFUSAL_CODE_PATTERN.test(error.code) || error.code.length > 64) {
     // Never leak an unexpected exception's text to the requester; the server logs it.
     return { code: INTERNAL_ERROR_CODE, message: 'internal error; the request was not processed' };
   }
-  const out: Pick<RefusalV1, 'code' | 'message' | 'path' | 'reason'> = {
+  const out: RefusalFields = {
     code: error.code,
     message: clip(error.message, MESSAGE_MAX),
   };
-  const fields = error as HolonError & { path?: unknown; reason?: unknown };
+  const fields = error as HolonError & { path?: unknown; reason?: unknown; admissionRequired?: unknown };
   if (typeof fields.path === 'string' && fields.path !== '') out.path = clip(fields.path, PATH_MAX);
   if (typeof fields.reason === 'string' && fields.reason !== '') out.reason = clip(fields.reason, REASON_MAX);
+  if (fields.admissionRequired !== undefined) {
+    try {
+      out.admission_required = AdmissionRequirementV1Schema.parseAt(fields.admissionRequired, '$.admission_required');
+    } catch {
+      // Not a valid requirement: leave it out rather than fail the refusal.
+    }
+  }
   return out;
 }
 

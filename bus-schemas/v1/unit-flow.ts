@@ -21,6 +21,7 @@ import { defineSealedObject } from '../wire.js';
 import { CasDigestSchema } from './cas-digest.js';
 import { sameKey } from './holon-certificate.js';
 import { HolonRoleSchema } from './holon-role.js';
+import { HolonKeyProofSchema } from './holon-key-proof.js';
 import { NonceSchema } from './machine-attestation.js';
 import { ProvisioningReceiptV1Schema } from './provisioning-receipt.js';
 import { TENANT_PATTERN } from './provisioning-request.js';
@@ -102,6 +103,8 @@ export const UnitReportV1Schema = refine(
       holon_id: HolonIdSchema,
       /** PROVISIONED only: the holon's NATS user public nkey (U…) */
       nats_user_key: optional(string({ min: 56, max: 56, pattern: /^U[A-Z2-7]{55}$/, format: 'a NATS user public nkey' })),
+      /** PROVISIONED only: the holon key signing (request digest, holon id): the reporter holds the key of the id it names */
+      holon_key_proof: optional(HolonKeyProofSchema),
       /** which adapter made the unit */
       adapter: enumeration(['linux', 'bastille', 'noop'] as const),
       at: TimeEnvelopeRefSchema,
@@ -112,6 +115,8 @@ export const UnitReportV1Schema = refine(
   (r) => {
     if (r.event === 'PROVISIONED' && r.nats_user_key === undefined) return { path: '.nats_user_key', reason: 'required for PROVISIONED' };
     if (r.event === 'DESTROYED' && r.nats_user_key !== undefined) return { path: '.nats_user_key', reason: 'not allowed for DESTROYED' };
+    if (r.event === 'PROVISIONED' && r.holon_key_proof === undefined) return { path: '.holon_key_proof', reason: 'required for PROVISIONED' };
+    if (r.event === 'DESTROYED' && r.holon_key_proof !== undefined) return { path: '.holon_key_proof', reason: 'not allowed for DESTROYED' };
     if (!sameKey(r.machine_seal.key, r.machine_id)) return { path: '.machine_seal.key', reason: 'not sealed by the key of machine_id' };
     return undefined;
   },

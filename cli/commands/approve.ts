@@ -72,7 +72,7 @@ async function runApprove(args: string[], io: CliIo, ports: CliPorts): Promise<n
     },
     ctx.principal,
   );
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     const reply = await client.request({ subject: API_SUBJECTS.approve, requestType: MachineApprovalV1, request: approval, replyType: MachineListV1, responder: ctx.cellKey });
     if (values.json === true) writeLine(io.stdout, JSON.stringify({ cell_id: ctx.cellId, machines: reply.machines }, null, 2));

@@ -204,7 +204,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
     ctx.principal,
   );
   const digest = ProvisioningRequestV1.digest(request);
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     writeLine(io.stderr, `holonctl: request ${digest}`);
     const placed = await client.request({ subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
@@ -247,7 +247,7 @@ async function runHolons(args: string[], io: CliIo, ports: CliPorts): Promise<nu
   const { values } = parse(args, { all: { type: 'boolean' } });
   const a = busArgs(values);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     const rows = await listHolons(client, ctx, values.all === true);
     if (values.json === true) {
@@ -285,7 +285,7 @@ async function runShow(args: string[], io: CliIo, ports: CliPorts): Promise<numb
   const by = target(positionals[0]);
   const a = busArgs(values);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     printStatus(io, await status(client, ctx, by), values.json === true);
     return EXIT_OK;
@@ -316,7 +316,7 @@ async function runTeardown(args: string[], io: CliIo, ports: CliPorts): Promise<
     { holon_id: by.holon_id, reason: 'REQUESTED', evidence_replication_target: ctx.cellId, request_nonce: randomBytes(16).toString('base64url'), requested_at: timeAt(Date.now()) },
     ctx.principal,
   );
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     const first = await client.request({ subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
     const final = values['no-wait'] === true ? first : await waitFor(client, ctx, by, first, (s) => s.destruction !== undefined, parseDuration(values.timeout ?? '2m', 'timeout'), io);

@@ -56,7 +56,7 @@ async function runJob(args: string[], io: CliIo, ports: CliPorts): Promise<numbe
     ctx.principal,
   );
   const jobId = jobIdOf(JobRequestV1.digest(request));
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     const status = await client.request({
       subject: API_SUBJECTS.provisionStatus,

@@ -6,6 +6,7 @@
  * Also holds what `holonctl approve` shares with it: the principal, the cell
  * and the bus target.
  */
+import { inboxPrefix } from '../../bus-schemas/subjects.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -92,9 +93,10 @@ export function busArgs(values: { server?: string[]; creds?: string; dir?: strin
   return { target: { servers, ...(values.creds !== undefined ? { credsFile: values.creds } : {}) }, dir: resolve(values.dir ?? '.holonet') };
 }
 
-export async function openCell(ports: CliPorts, target: BusTarget): Promise<CellClient> {
+/** A connection to the cell whose replies come back to the principal's own inbox (the cell answers nowhere else). */
+export async function openCell(ports: CliPorts, target: BusTarget, ctx: Pick<PrincipalContext, 'principalKey'>): Promise<CellClient> {
   if (ports.openCellClient === undefined) throw new UsageError('this holonctl build cannot reach a cell (no bus client)');
-  return ports.openCellClient(target);
+  return ports.openCellClient({ ...target, inboxPrefix: inboxPrefix(ctx.principalKey) });
 }
 
 export async function listMachines(client: CellClient, ctx: PrincipalContext, now: () => number = Date.now): Promise<{ rows: MachineRowV1[]; total: number }> {
@@ -142,7 +144,7 @@ async function runMachines(args: string[], io: CliIo, ports: CliPorts): Promise<
   }
   const a = busArgs(values);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target);
+  const client = await openCell(ports, a.target, ctx);
   try {
     const { rows, total } = await listMachines(client, ctx);
     if (values.json === true) writeLine(io.stdout, JSON.stringify({ cell_id: ctx.cellId, total, machines: rows }, null, 2));

@@ -9,10 +9,15 @@ import { join } from 'node:path';
 import { HolonError } from '../../bus-schemas/errors.js';
 import { PolicyV1 } from '../../bus-schemas/v1/policy.js';
 import type { PrincipalContext } from './machines.js';
+import type { UserGrant } from '../../bus-schemas/grants.js';
 
 export const UP_FILES = {
-  orchestratorCreds: 'nats/orchestrator.creds',
-  adminCreds: 'nats/admin.creds',
+  /** the orchestrator's three identities (bus-schemas/grants): serving, ledger writer, JetStream admin */
+  orchestratorCreds: 'nats/orchestrator-serve.creds',
+  writerCreds: 'nats/orchestrator-writer.creds',
+  adminCreds: 'nats/orchestrator-admin.creds',
+  /** holonctl's own: the cell's request subjects and the principal's inbox */
+  operatorCreds: 'nats/holonctl.creds',
   devPolicy: 'policy-local-dev.json',
   tpmPolicy: 'policy-local-tpm.json',
   orchestratorConfig: 'up/orchestrator.json',
@@ -23,8 +28,8 @@ export const UP_FILES = {
 } as const;
 
 export interface UpPorts {
-  /** .creds of a user of the cell account allowed everything (the local orchestrator, holonctl). */
-  mintCellUser(seeds: { account: string; accountSigning: string }, name: string): Promise<string>;
+  /** .creds of a new user of the cell account allowed exactly `grant`. */
+  mintCellUser(seeds: { account: string; accountSigning: string }, grant: UserGrant): Promise<string>;
   /** Declare Holonet's streams on the bus (idempotent). */
   declareStreams(target: { servers: string[]; credsFile: string }): Promise<void>;
   /** Provision the TPM at `tcti` (AK kept in `stateDir`, where the agent will find it); the EK's hash (sha256:<hex>). */
@@ -94,13 +99,13 @@ export interface DaemonConfigs {
 /** Write the orchestrator's and the agent's config files for the bus at `url` (rewritten on every `up`). */
 export async function writeDaemonConfigs(
   dir: string,
-  o: { url: string; orchestratorCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined; isolation: 'linux' | 'noop'; overcommit: number },
+  o: { url: string; orchestratorCreds: string; writerCreds: string; adminCreds: string; policy: string; principalKey: string; admissionDifficulty: number; tcti: string | undefined; isolation: 'linux' | 'noop'; overcommit: number },
 ): Promise<DaemonConfigs> {
   const orchestrator = join(dir, UP_FILES.orchestratorConfig);
   const agent = join(dir, UP_FILES.agentConfig);
   const orchestratorConfig = {
     data_dir: dir,
-    nats: { servers: [o.url], creds: o.orchestratorCreds },
+    nats: { servers: [o.url], creds: o.orchestratorCreds, writer_creds: o.writerCreds, admin_creds: o.adminCreds },
     policy: o.policy,
     principal_key: o.principalKey,
     log_level: 'info',

@@ -7,6 +7,7 @@
  * running until SIGINT/SIGTERM, which stops agent, orchestrator and
  * nats-server in that order. A second `up` on the same dir reuses it all.
  */
+import { adminGrant, ledgerWriterGrant, operatorGrant, orchestratorServeGrant } from '../../bus-schemas/grants.js';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,8 +155,11 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
   const ctx = await loadPrincipalContext(a.dir);
   for (const d of [UP_FILES.logs, 'up', UP_FILES.agentDir, 'secrets']) mkdirSync(join(a.dir, d), { recursive: true, mode: 0o700 });
   const seeds = { account: readFileSync(join(a.dir, 'nats/account.nk'), 'utf8').trim(), accountSigning: readFileSync(join(a.dir, 'nats/account-signing.nk'), 'utf8').trim() };
-  const orchestratorCreds = await ensureCreds(a.dir, UP_FILES.orchestratorCreds, () => mintCellUser(seeds, 'holon-orchestrator'), ports);
-  const adminCreds = await ensureCreds(a.dir, UP_FILES.adminCreds, () => mintCellUser(seeds, 'holonctl'), ports);
+  // Least privilege, one identity per job (bus-schemas/grants, docs/security.md).
+  const orchestratorCreds = await ensureCreds(a.dir, UP_FILES.orchestratorCreds, () => mintCellUser(seeds, orchestratorServeGrant(ctx.cellId)), ports);
+  const writerCreds = await ensureCreds(a.dir, UP_FILES.writerCreds, () => mintCellUser(seeds, ledgerWriterGrant(ctx.cellId)), ports);
+  const adminCreds = await ensureCreds(a.dir, UP_FILES.adminCreds, () => mintCellUser(seeds, adminGrant(ctx.cellId)), ports);
+  const operatorCreds = await ensureCreds(a.dir, UP_FILES.operatorCreds, () => mintCellUser(seeds, operatorGrant(ctx.principalKey)), ports);
 
   const tpm = chooseTpm(a);
   let ekSha256: string | undefined;
@@ -191,7 +195,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const target = { servers: [nats.url], credsFile: adminCreds };
     await declareStreams(target);
 
-    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti, isolation: a.isolation, overcommit: a.overcommit });
+    const cfg = await writeDaemonConfigs(a.dir, { url: nats.url, orchestratorCreds, writerCreds, adminCreds, policy: policyFile, principalKey: ctx.principalKey, admissionDifficulty: policy.admission_difficulty, tcti: tpm.tcti, isolation: a.isolation, overcommit: a.overcommit });
     const orchLog = join(logs, 'orchestrator.log');
     const orchFrom = existsSync(orchLog) ? statSync(orchLog).size : 0;
     const orch = spawnLogged('holon-orchestrator', process.execPath, [join(DIST, 'orchestrator/main.js'), '--config', cfg.orchestrator], orchLog);
@@ -205,7 +209,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const agent = spawnLogged('holon-agent', process.execPath, [join(DIST, 'agent/main.js'), '--config', cfg.agent], agentLog);
     children.push(agent);
     const machineId = await waitUntil('agent', children, () => agentMachineId(agentDir), READY_MS);
-    client = await openCell(ports, target);
+    client = await openCell(ports, { servers: [nats.url], credsFile: operatorCreds }, ctx);
     const cell = client;
     const attested = await waitUntil('agent attestation', children, async () => {
       const s = agentState(agentDir);
@@ -217,7 +221,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     say(`agent attested: ${machineId} (${attested.software_only === true ? 'software-only' : 'TPM'})`);
     if (attested.state === 'ATTESTED') {
       const cap = captureIo(io);
-      const code = await approveCommand.run([machineId, '--server', nats.url, '--creds', adminCreds, '--dir', a.dir, '--json'], cap.io, ports);
+      const code = await approveCommand.run([machineId, '--server', nats.url, '--creds', operatorCreds, '--dir', a.dir, '--json'], cap.io, ports);
       if (code !== EXIT_OK) throw new UpError('approve', `holonctl approve exited ${code}`);
       say(`approved ${machineId} with the principal key`);
     }
@@ -230,11 +234,11 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
 
     const pids = Object.fromEntries(children.map((c) => [c.name, c.pid]));
     if (a.json) {
-      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: adminCreds, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
+      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
     } else {
       writeLine(io.stdout, `cell ${ctx.cellId}: ${rows.length} machine${rows.length === 1 ? '' : 's'}`);
       for (const l of formatRows(rows)) writeLine(io.stdout, l);
-      say(`running; try: node dist/cli/main.js machines --server ${nats.url} --creds ${adminCreds} --dir ${a.dir}`);
+      say(`running; try: node dist/cli/main.js machines --server ${nats.url} --creds ${operatorCreds} --dir ${a.dir}`);
       say('Ctrl-C stops the agent, the orchestrator and nats-server');
     }
     await client.close();

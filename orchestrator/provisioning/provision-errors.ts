@@ -1,7 +1,7 @@
 /** Typed refusals of the provisioning service; each names what to fix. */
 import { HolonError } from '../../bus-schemas/errors.js';
 
-export type ProvisionRefusalKind = 'expired' | 'replay' | 'role' | 'budget' | 'placement' | 'tenant-busy' | 'unknown-holon' | 'not-ready' | 'forbidden' | 'unit-report';
+export type ProvisionRefusalKind = 'expired' | 'replay' | 'role' | 'budget' | 'placement' | 'tenant-busy' | 'unknown-holon' | 'not-ready' | 'forbidden' | 'unit-report' | 'holon-key' | 'holon-id-taken' | 'quota';
 
 const CODES: Record<ProvisionRefusalKind, string> = {
   expired: 'HOLON_E_REQUEST_EXPIRED',
@@ -14,6 +14,9 @@ const CODES: Record<ProvisionRefusalKind, string> = {
   'not-ready': 'HOLON_E_NOT_READY',
   forbidden: 'HOLON_E_FORBIDDEN',
   'unit-report': 'HOLON_E_UNIT_REPORT',
+  'holon-key': 'HOLON_E_HOLON_KEY_PROOF',
+  'holon-id-taken': 'HOLON_E_HOLON_ID_TAKEN',
+  quota: 'HOLON_E_QUOTA_EXCEEDED',
 };
 
 export class ProvisionError extends HolonError {

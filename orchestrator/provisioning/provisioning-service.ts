@@ -34,6 +34,7 @@ import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request
 import { BUDGET_QUANTITIES, type ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
 import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import { verifyHolonKeyProof } from '../../bus-schemas/v1/holon-key-proof.js';
 import {
   AgentCommandV1,
   HolonListV1,
@@ -137,9 +138,14 @@ export function unitNameFor(requestDigest: CasDigest, tenant: string | undefined
   return `u-${requestDigest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
 }
 
+/** The epoch of `rate_per_epoch` quotas on provisioning. */
+export const PROVISION_EPOCH_MS = 3_600_000;
+
 export class ProvisioningService {
   readonly #d: ProvisioningDeps;
   readonly #locks = new KeyedLock();
+  /** provisions placed per requester in the current epoch (rate_per_epoch); see #checkRate */
+  #rate = { epoch: -1, counts: new Map<string, number>() };
 
   constructor(deps: ProvisioningDeps) {
     this.#d = deps;
@@ -217,6 +223,7 @@ export class ProvisioningService {
     if (childCount >= permit.grant.caps.max_children) {
       throw new ProvisionError('budget', `the requester already has ${childCount} children (max_children ${permit.grant.caps.max_children})`, '.requested_capabilities');
     }
+    this.#checkRate(requester, permit.grant.caps.rate_per_epoch, now);
     // Only a holon's budget is carved out (the principal's is the root), so only then are its children read.
     this.#checkBudget(req.resource_budget, authority.budget, authority.budget === null ? [] : store.activeChildren(requester), permit.grant.caps);
 
@@ -270,6 +277,21 @@ export class ProvisioningService {
     return this.#status(record);
   }
 
+  /**
+   * The quota of provisions per epoch (PROVISION_EPOCH_MS) a requester's grant allows. Caps only shrink down the
+   * tree (checkStrictNarrowing), so a child never gets more than its parent. Counted in memory: a restart of the
+   * orchestrator starts the epoch's count again (the projection rebuilt from the ledger will carry it).
+   */
+  #checkRate(requester: HolonIdV1, limit: number, now: number): void {
+    const epoch = Math.floor(now / PROVISION_EPOCH_MS);
+    if (epoch !== this.#rate.epoch) this.#rate = { epoch, counts: new Map() };
+    const used = this.#rate.counts.get(requester) ?? 0;
+    if (used >= limit) {
+      throw new ProvisionError('quota', `the requester already placed ${used} provisions this epoch (rate_per_epoch ${limit}, epoch ${PROVISION_EPOCH_MS / 60_000} min)`, '.requested_capabilities');
+    }
+    this.#rate.counts.set(requester, used + 1);
+  }
+
   /** What the requester holds: the principal holds the root; a holon holds what its receipt says. */
   #authority(requester: HolonIdV1, now: number): { manifest: Manifest; budget: ResourceBudgetV1 | null } {
     if (sameKey(requester, this.#d.cell.principalKey)) return { manifest: ROOT_MANIFEST, budget: null };
@@ -305,11 +327,32 @@ export class ProvisioningService {
   // --- agent reports ------------------------------------------------------------------------------
 
   /** A report from the machine that owns subject `holon.<host>.unit`; `host` is checked against the seal. */
-  unitReport(report: UnitReportV1, subjectHolon: string | undefined): Promise<UnitReportReplyV1> {
-    if (subjectHolon !== undefined && !sameKey(subjectHolon, report.machine_id)) {
-      throw new ProvisionError('unit-report', `machine ${report.machine_id} reported on the subject of ${subjectHolon}`, '.machine_id');
+  /**
+   * A unit report from an agent. `subject` is where it came (`holon.<host>.unit`), `requester` the key that sealed
+   * it: both must be the machine the report names (the bus adapter verified the seal).
+   */
+  unitReport(report: UnitReportV1, subject: string, requester: PublicKeyIdV1): Promise<UnitReportReplyV1> {
+    const subjectHolon = subject.split('.')[1] ?? '';
+    if (!sameKey(requester, report.machine_id) || !sameKey(subjectHolon, report.machine_id)) {
+      throw new ProvisionError('unit-report', `machine ${report.machine_id} reported on the subject of ${subjectHolon.slice(0, 80)}, sealed by ${requester}`, '.machine_id');
     }
-    return this.#locks.run(`req:${report.request_digest}`, () => this.#unitReport(report));
+    // The reporter must hold the key of the holon id it names, for this very request.
+    if (report.event === 'PROVISIONED' && (report.holon_key_proof === undefined || !verifyHolonKeyProof(report.request_digest, report.holon_id, report.holon_key_proof))) {
+      throw new ProvisionError('holon-key', `the report does not prove it holds the key of ${report.holon_id}`, '.holon_key_proof');
+    }
+    // One claim of a holon id at a time, so two concurrent reports cannot both find it free.
+    return this.#locks.run(`holon:${report.holon_id}`, () => this.#locks.run(`req:${report.request_digest}`, () => this.#unitReport(report)));
+  }
+
+  /**
+   * A PROVISIONED claim of a holon id that another provisioning already holds: refused, and recorded on the
+   * claiming machine's chain as a security event (once per request and id: the entry body is the same each time).
+   */
+  async #refuseTakenHolonId(rec: ProvisionRecord, report: UnitReportV1, holder: ProvisionRecord): Promise<never> {
+    const body = { request_digest: rec.requestDigest, holon_id: report.holon_id, machine_id: report.machine_id, unit_name: report.unit_name, held_by_request: holder.requestDigest, report_digest: UnitReportV1.digest(report) };
+    this.#d.logger.warn({ ...body }, 'security: a unit report claimed a holon id that is already issued; refused');
+    await this.#step(rec, { owner: convertId(report.machine_id, 'holon'), kind: 'SECURITY_HOLON_ID_CLAIM_REFUSED', body });
+    throw new ProvisionError('holon-id-taken', `holon ${report.holon_id} is already issued to provisioning ${holder.requestDigest}`, '.holon_id');
   }
 
   async #unitReport(report: UnitReportV1): Promise<UnitReportReplyV1> {
@@ -330,6 +373,8 @@ export class ProvisioningService {
         return reply({ receipt: ProvisioningReceiptV1.parse(JSON.parse(rec.receipt)), nats_user_jwt: rec.natsJwt });
       }
       if (rec.state !== 'PLACED') throw new ProvisionError('unit-report', `provisioning ${rec.requestDigest} is ${rec.state}`, '.event');
+      const holder = store.byHolon(report.holon_id);
+      if (holder !== undefined && holder.requestDigest !== rec.requestDigest) return this.#refuseTakenHolonId(rec, report, holder);
       const req = ProvisioningRequestV1.parse(JSON.parse(rec.request));
       const notAfter = Math.min(req.resource_budget.valid_until.unix_ms, cell.certificate.not_after);
       const certificate = HolonCertificateV1.seal(

@@ -1,11 +1,7 @@
 import t from 'tap';
 import { encodeId } from '../../bus-schemas/ids.js';
-import {
-  adaptiveDifficulty,
-  leadingZeroBits,
-  solveHashcash,
-  verifyHashcash,
-} from '../../bus-schemas/admission/hashcash.js';
+import { adaptiveDifficulty } from '../../bus-schemas/admission/adaptive.js';
+import { leadingZeroBits, solveHashcash, verifyHashcash } from '../../bus-schemas/admission/hashcash.js';
 import { refuses } from '../helpers/refuses.js';
 
 // Fixed keys so the outcome is deterministic (a random pair could collide with probability 2^-12).

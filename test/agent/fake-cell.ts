@@ -13,14 +13,13 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { encodeUser } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
+import { bootstrapGrant, holonGrant, type UserGrant } from '../../bus-schemas/grants.js';
+import { inboxPrefix } from '../../bus-schemas/subjects.js';
 import {
-  bootstrapGrant,
   createNkeySeed,
   encodeCellAccountJwt,
   encodeOperatorJwt,
   encodeSystemAccountJwt,
-  holonGrant,
-  holonInboxPrefix,
   mintUser,
   nkeyPublic,
   renderServerAuthConfig,
@@ -68,8 +67,13 @@ export async function startOperatorBus(dir: string): Promise<OperatorBus> {
   const server = await NatsServer.start({ jetstream: false, config });
   const bootstrapCredsFile = join(dir, 'bootstrap.creds');
   writeFileSync(bootstrapCredsFile, (await mintUser(seeds, bootstrapGrant())).creds, { mode: 0o600 });
-  const cellCreds = (await mintUser(seeds, { name: 'cell', publish: ['>'], subscribe: ['>'] })).creds;
+  const cellCreds = (await mintUser(seeds, allowAll('cell'))).creds;
   return { server, seeds, accountPublic, bootstrapCredsFile, cellCreds, stop: () => server.stop() };
+}
+
+/** A test-only user allowed everything (the fake cell, test probes). */
+export function allowAll(name: string): UserGrant {
+  return { kind: 'admin', name, publish: ['>'], subscribe: ['>'], inboxPrefix: '_INBOX' };
 }
 
 export type CellMode = 'honest' | 'foreign' | 'forged';
@@ -249,4 +253,4 @@ export class FakeCell {
   }
 }
 
-export { holonInboxPrefix, keyOf, newSigner, randomBytes, encodeId };
+export { inboxPrefix, keyOf, newSigner, randomBytes, encodeId };

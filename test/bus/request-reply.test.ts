@@ -9,6 +9,7 @@ import { encodeId } from '../../bus-schemas/ids.js';
 import { generateEd25519, signerFromSeed } from '../../bus-schemas/keys.js';
 import { integer, object, string, type Infer } from '../../bus-schemas/schema.js';
 import { AuthoritySealV1Schema } from '../../bus-schemas/seal.js';
+import { inboxPrefix } from '../../bus-schemas/subjects.js';
 import { RefusalV1, RefusedError } from '../../bus-schemas/v1/refusal.js';
 import { defineSealedObject } from '../../bus-schemas/wire.js';
 import { refusesAsync } from '../helpers/refuses.js';
@@ -25,6 +26,7 @@ const EchoReply = defineSealedObject('EchoReplyV1', EchoReplySchema, 'server_sea
 const server = signerFromSeed(generateEd25519().seed);
 const serverKey = encodeId('key', server.publicKey);
 const client = signerFromSeed(generateEd25519().seed);
+const clientKey = encodeId('key', client.publicKey);
 const enc = new TextEncoder();
 
 class PolicyDenied extends HolonError {
@@ -36,7 +38,8 @@ class PolicyDenied extends HolonError {
 void t.test('signed request/reply against a real server', async (t) => {
   const bus = await busFixture(t);
   const srvConn = await bus.connect({ name: 'server' });
-  const conn = await bus.connect({ name: 'client' });
+  // The client listens on its own inbox prefix, bound to the key that seals its requests.
+  const conn = await bus.connect({ name: 'client', inboxPrefix: inboxPrefix(clientKey) });
   const releases: (() => void)[] = [];
   const service = await serve(srvConn, {
     subject: 'api.echo',
@@ -149,11 +152,44 @@ void t.test('signed request/reply against a real server', async (t) => {
     );
   });
 
+  await t.test('an answer goes only into the requester\'s own inbox', async (t) => {
+    const before = { ...service.stats };
+    // A watcher sees every subject the service might publish on.
+    const seen: string[] = [];
+    const watch = conn.nc.subscribe('>', { callback: (_e, m) => void seen.push(m.subject) });
+    const inbox = conn.nc.subscribe(`${inboxPrefix(clientKey)}.>`, { callback: () => undefined });
+    await conn.nc.flush();
+    const refusedAt = new Promise<RefusalV1>((resolve) => {
+      const s = conn.nc.subscribe(`${inboxPrefix(clientKey)}.refused`, { max: 1, callback: (_e, m) => resolve(RefusalV1.decode(m.data)) });
+      void s;
+    });
+    await conn.nc.flush();
+    const good = EchoRequest.encode(EchoRequest.seal({ text: 'aimed elsewhere', n: 1 }, client));
+    for (const reply of ['$JS.API.STREAM.PURGE.EVT', 'ledger.cell1x', 'cmd.hkey1x', '_INBOX.hkey1someoneelse.x', `${inboxPrefix(clientKey)}`, `${inboxPrefix(clientKey)}.*`]) {
+      conn.nc.publish('api.echo', good, { reply });
+    }
+    const refusal = await refusedAt;
+    t.match(refusal, { code: 'HOLON_E_REPLY_SUBJECT' }, 'a typed refusal, in the requester\'s own inbox');
+    await sleep(200);
+    t.equal(service.stats.misdirected - before.misdirected, 6, `six requests not processed (stats ${JSON.stringify(service.stats)})`);
+    t.equal(service.stats.replied, before.replied, 'the handler never ran');
+    for (const s of ['$JS.API.STREAM.PURGE.EVT', 'ledger.cell1x', 'cmd.hkey1x', '_INBOX.hkey1someoneelse.x']) {
+      t.equal(seen.filter((x) => x === s).length, 0, `${s}: no answer published there`);
+    }
+    // A malformed request (no requester to be sure of) is refused only into some inbox, never elsewhere.
+    conn.nc.publish('api.echo', enc.encode('{"text":"x","n":1,"n":2}'), { reply: 'ledger.cell1y' });
+    await sleep(200);
+    t.equal(seen.filter((x) => x === 'ledger.cell1y').length, 0, 'no refusal published on a ledger subject');
+    watch.unsubscribe();
+    inbox.unsubscribe();
+  });
+
   await t.test('a message without a reply subject is ignored, not fatal', async (t) => {
+    const dropped = service.stats.dropped;
     conn.nc.publish('api.echo', enc.encode('junk'));
     await conn.nc.flush();
     await sleep(50);
-    t.equal(service.stats.dropped, 1);
+    t.equal(service.stats.dropped, dropped + 1);
     t.equal((await ask('after junk')).n, 2);
   });
 });

@@ -11,14 +11,15 @@ import { decode } from '@nats-io/jwt';
 import {
   CredentialsError,
   createNkeySeed,
-  holonGrant,
+  inboxPrefixFromCreds,
   mintUser,
   nkeyPublic,
   renderServerAuthConfig,
   writeCredsFile,
   writeFileExclusive,
 } from '../../adapters/nats/credentials.js';
-import { encodeId } from '../../bus-schemas/ids.js';
+import { adminGrant, holonGrant } from '../../bus-schemas/grants.js';
+import { convertId, encodeId } from '../../bus-schemas/ids.js';
 import { generateEd25519 } from '../../bus-schemas/keys.js';
 import { refuses, refusesAsync } from '../helpers/refuses.js';
 import { makeTemp } from './init-helpers.js';
@@ -34,22 +35,34 @@ void t.test('seeds: kinds are checked, the seed never appears in an error', asyn
   t.notOk(e2?.message.includes(broken), 'no seed in the message');
 });
 
-void t.test('a holon user JWT: its subjects, its inbox, a one-shot reply permission, signed by the signing key', async (t) => {
+void t.test('a holon user JWT: its subjects, its inbox, no response permission, signed by the signing key', async (t) => {
   const seeds = { account: createNkeySeed('account'), accountSigning: createNkeySeed('account') };
   const id = encodeId('holon', generateEd25519().publicKey);
   const u = await mintUser(seeds, holonGrant(id, { publish: ['api.provision'], expiresAt: Date.UTC(2030, 0, 1) }));
-  const c = decode<{ pub: { allow: string[] }; sub: { allow: string[] }; resp: { max: number; ttl: number }; issuer_account: string }>(u.jwt);
+  const c = decode<{ pub: { allow: string[] }; sub: { allow: string[] }; resp?: unknown; issuer_account: string }>(u.jwt);
   t.equal(c.name, id);
   t.equal(c.iss, nkeyPublic(seeds.accountSigning, 'account'), 'issued by the signing key');
   t.equal(c.nats.issuer_account, nkeyPublic(seeds.account, 'account'), 'for the cell account');
   t.same(c.nats.pub?.allow, [`holon.${id}.>`, 'api.provision'], 'publish: own subjects + the extra one');
-  t.same(c.nats.sub?.allow, [`holon.${id}.>`, `_INBOX_${id}.>`], 'subscribe: own subjects + own inbox, not _INBOX.>');
-  t.same(c.nats.resp, { max: 1, ttl: 60_000_000_000 }, 'may answer one reply per request, within a minute');
+  t.same(c.nats.sub?.allow, [`holon.${id}.>`, `_INBOX.${convertId(id, 'key')}.>`], 'subscribe: own subjects + own inbox, not _INBOX.>');
+  t.equal(c.nats.resp, undefined, 'no allow_responses: it would let the holon publish to any reply subject it is sent');
+  t.equal(inboxPrefixFromCreds(u.creds), `_INBOX.${convertId(id, 'key')}`, 'the inbox prefix is read back from the creds');
   t.equal(c.exp, Date.UTC(2030, 0, 1) / 1000, 'expiry');
   t.match(u.creds, /-----BEGIN NATS USER JWT-----[\s\S]*-----BEGIN USER NKEY SEED-----\nSU/);
-  refuses(t, () => holonGrant('holon1nope'), { code: 'HOLON_E_NATS_CREDENTIALS' }, 'not a holon id');
-  await refusesAsync(t, () => mintUser(seeds, { name: 'x', publish: ['a b'], subscribe: [] }), { message: /publish: "a b" is not a NATS subject/ });
-  await refusesAsync(t, () => mintUser(seeds, { name: 'x', publish: ['a.>.b'], subscribe: [] }), CredentialsError, '> only at the end');
+  refuses(t, () => holonGrant('holon1nope'), { code: 'HOLON_E_MALFORMED' }, 'not a holon id');
+  const bad = (publish: string[]): typeof grant => ({ ...grant, publish });
+  const grant = holonGrant(id);
+  await refusesAsync(t, () => mintUser(seeds, bad(['a b'])), { message: /publish: "a b" is not a NATS subject/ });
+  await refusesAsync(t, () => mintUser(seeds, bad(['a.>.b'])), CredentialsError, '> only at the end');
+});
+
+void t.test('the admin user JWT: the JetStream API, with the calls that remove ledger data denied', async (t) => {
+  const seeds = { account: createNkeySeed('account'), accountSigning: createNkeySeed('account') };
+  const cell = encodeId('cell', generateEd25519().publicKey);
+  const u = await mintUser(seeds, adminGrant(cell));
+  const c = decode<{ pub: { allow: string[]; deny: string[] }; sub: { allow: string[] } }>(u.jwt);
+  t.same(c.nats.pub?.allow, ['$JS.API.>']);
+  t.same(c.nats.pub?.deny, ['$JS.API.STREAM.PURGE.LEDGER', '$JS.API.STREAM.DELETE.LEDGER', '$JS.API.STREAM.MSG.DELETE.LEDGER']);
 });
 
 void t.test('server config: refuses text that is not a JWT (no config injection)', async (t) => {

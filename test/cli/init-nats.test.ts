@@ -12,13 +12,18 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, type NatsConnection, type PermissionViolationError } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { bootstrapGrant, holonGrant, holonInboxPrefix, mintUser, type UserGrant } from '../../adapters/nats/credentials.js';
+import { mintUser } from '../../adapters/nats/credentials.js';
+import { bootstrapGrant, holonGrant, type UserGrant } from '../../bus-schemas/grants.js';
+import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
+import { allowAll } from '../agent/fake-cell.js';
+
+const holonInboxPrefix = (id: HolonIdV1): string => `_INBOX.${convertId(id, 'key')}`;
 import { encodeId } from '../../bus-schemas/ids.js';
 import { generateEd25519 } from '../../bus-schemas/keys.js';
 import { NatsServer } from '../harness/nats-server.js';
 import { holonctl, makeTemp } from './init-helpers.js';
 
-const newHolonId = (): string => encodeId('holon', generateEd25519().publicKey);
+const newHolonId = (): HolonIdV1 => encodeId('holon', generateEd25519().publicKey);
 
 interface Client {
   nc: NatsConnection;
@@ -81,7 +86,7 @@ void t.test('a real nats-server runs on the generated auth.conf and enforces the
   const mint = async (grant: UserGrant): Promise<string> => (await mintUser(seeds, grant)).creds;
 
   // An all-seeing user of the cell account (what the orchestrator would be) to watch the wire.
-  const watcher = await client(t, server.url, await mint({ name: 'watcher', publish: ['>'], subscribe: ['>'] }));
+  const watcher = await client(t, server.url, await mint(allowAll('watcher')));
   const info = await (await jetstreamManager(watcher.nc)).getAccountInfo();
   t.ok(info.limits.max_storage !== 0 || info.limits.max_memory !== 0, 'JetStream is enabled for the cell account');
 
@@ -96,10 +101,12 @@ void t.test('a real nats-server runs on the generated auth.conf and enforces the
     for await (const m of sub) got = m.subject;
     t.equal(got, `holon.${me}.hello`, 'publishes and receives on holon.<id>.>');
 
-    const svc = holon.nc.subscribe(`holon.${me}.echo`);
+    // The cell (here the watcher) answers into the holon's own inbox; the holon itself has no response permission.
+    const svc = watcher.nc.subscribe(`holon.${me}.echo`);
     void (async () => {
       for await (const m of svc) m.respond(m.data);
     })();
+    await watcher.nc.flush();
     const reply = await holon.nc.request(`holon.${me}.echo`, 'ping', { timeout: 3000 });
     t.equal(reply.string(), 'ping', `a request answered through ${holonInboxPrefix(me)}.…`);
     svc.unsubscribe();
@@ -125,7 +132,7 @@ void t.test('a real nats-server runs on the generated auth.conf and enforces the
   });
 
   await t.test('the bootstrap user may only publish api.bootstrap.>', async (t) => {
-    const boot = await client(t, server.url, await mint(bootstrapGrant()), holonInboxPrefix('bootstrap'));
+    const boot = await client(t, server.url, await mint(bootstrapGrant()), '_INBOX.bootstrap.session');
     t.ok(await delivered(watcher.nc, boot.nc, 'api.bootstrap.hello'), 'api.bootstrap.hello arrives');
     const elsewhere = `holon.${me}.cmd`;
     t.notOk(await delivered(watcher.nc, boot.nc, elsewhere), 'a publish to a holon never arrives');
@@ -136,7 +143,7 @@ void t.test('a real nats-server runs on the generated auth.conf and enforces the
   });
 
   await t.test('the generated bootstrap.creds is that user', async (t) => {
-    const boot = await client(t, server.url, readFileSync(join(dir, 'nats/bootstrap.creds')), holonInboxPrefix('bootstrap'));
+    const boot = await client(t, server.url, readFileSync(join(dir, 'nats/bootstrap.creds')), '_INBOX.bootstrap.session');
     t.ok(await delivered(watcher.nc, boot.nc, 'api.bootstrap.hello'), 'connects and publishes api.bootstrap.hello');
     t.notOk(await delivered(watcher.nc, boot.nc, `holon.${me}.x`), 'and nothing else');
     t.ok(await boot.violationOn(`holon.${me}.x`), 'a permissions violation');

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { connectBus } from '../../adapters/nats/connect.js';
+import { inboxPrefixFromCreds } from '../../adapters/nats/credentials.js';
 import { openLedgerReplay } from '../../adapters/nats/ledger-replay.js';
 import { LedgerEntryV1 } from '../../bus-schemas/v1/ledger-entry.js';
 import type { MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
@@ -126,7 +127,10 @@ void t.test('a second up on the same dir reuses the enrollment', async (t) => {
   t.match(rows[0], { machine_id: up.report.machine_id, state: 'ENROLLED', certificate_serial: firstSerial }, 'same machine, same certificate serial');
   const audit = holonctl(['audit', '--server', up.report.nats_url, '--creds', up.report.creds, '--json']);
   t.equal(audit.status, 0, audit.stderr);
-  const conn = await connectBus({ servers: up.report.nats_url, credsFile: up.report.creds, reconnect: false, logger: pino({ level: 'silent' }) });
+  // The admin identity replays the ledger (holonctl's own credential may not create consumers).
+  const adminCreds = join(dir, 'nats/orchestrator-admin.creds');
+  const inbox = inboxPrefixFromCreds(readFileSync(adminCreds, 'utf8'));
+  const conn = await connectBus({ servers: up.report.nats_url, credsFile: adminCreds, reconnect: false, logger: pino({ level: 'silent' }), ...(inbox !== undefined ? { inboxPrefix: inbox } : {}) });
   const kinds: string[] = [];
   try {
     const replay = await openLedgerReplay(conn, {});

@@ -102,8 +102,12 @@ void t.test('attested → approve via holonctl → enrolled with certificate and
   const claims = decodeJwt<{ pub: { allow: string[] }; sub: { allow: string[] } }>(s.nats_user_jwt as string);
   const holon = convertId(approved.machineId, 'holon');
   t.equal(claims.sub, approved.natsUserKey, 'the JWT is for the agent’s own nkey');
-  t.same(claims.nats.pub?.allow, [`holon.${holon}.>`, `evt.${holon}.>`, `$JS.ACK.CMD.${agentConsumerName(approved.machineId)}.>`], 'publish: its own subjects and the acks of its own command queue only');
-  t.same(claims.nats.sub?.allow, [`holon.${holon}.>`, `_INBOX_${holon}.>`, `cmd.${approved.machineId}`], 'subscribe: its own subjects and inbox');
+  t.same(
+    claims.nats.pub?.allow,
+    [`holon.${holon}.>`, `evt.${holon}.>`, `$JS.ACK.CMD.${agentConsumerName(approved.machineId)}.>`, `_INBOX.${convertId(cell.cellId, 'key')}.>`],
+    'publish: its own subjects, the acks of its own command queue, answers into the cell\'s inbox only',
+  );
+  t.same(claims.nats.sub?.allow, [`holon.${holon}.>`, `_INBOX.${approved.machineId}.>`], 'subscribe: its own subjects and inbox');
   const kinds = (await ledgerKinds(approved)).map((e) => e.kind);
   t.same(kinds, ['MACHINE_CHALLENGED', 'MACHINE_ATTESTED', 'MACHINE_REFUSED', 'MACHINE_APPROVED', 'MACHINE_ENROLLED']);
   const again = holonctl(['approve', approved.machineId, ...bus, '--json']);

@@ -4,6 +4,7 @@
  * holon-agent is built elsewhere and is not used here. It speaks to the
  * orchestrator over the real bus with signed request/reply.
  */
+import { bootstrapInboxPrefix } from '../../bus-schemas/subjects.js';
 import { randomBytes } from 'node:crypto';
 import { createUser } from '@nats-io/nkeys';
 import type { BusConnection } from '../../adapters/nats/connect.js';
@@ -38,6 +39,11 @@ export class TestAgent {
   readonly #tpm: AgentTpm | undefined;
   readonly #pinned: PublicKeyIdV1[];
 
+  /** Replies come back to this machine's own bootstrap session inbox (the cell answers nowhere else). */
+  #inbox(): string {
+    return bootstrapInboxPrefix(this.machineId);
+  }
+
   constructor(conn: BusConnection, opts: { tpm?: AgentTpm; pinned: PublicKeyIdV1[]; machine?: Signer; natsUserKey?: string }) {
     this.#conn = conn;
     this.#tpm = opts.tpm;
@@ -55,7 +61,7 @@ export class TestAgent {
   }
 
   async hello(hello: BootstrapHelloV1 = this.makeHello()): Promise<{ hello: BootstrapHelloV1; challenge: BootstrapChallengeV1 }> {
-    const challenge = await requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapHello, requestType: BootstrapHelloV1, request: hello, replyType: BootstrapChallengeV1 });
+    const challenge = await requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapHello, requestType: BootstrapHelloV1, request: hello, replyType: BootstrapChallengeV1, replyPrefix: this.#inbox() });
     verifyChallenge(challenge, { pinnedRoots: this.#pinned, hello, now: Date.now() });
     return { hello, challenge };
   }
@@ -84,7 +90,7 @@ export class TestAgent {
   }
 
   attest(attest: BootstrapAttestV1, timeoutMs = 5000): Promise<BootstrapStatusV1> {
-    return requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapAttest, requestType: BootstrapAttestV1, request: attest, replyType: BootstrapStatusV1, timeoutMs });
+    return requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapAttest, requestType: BootstrapAttestV1, request: attest, replyType: BootstrapStatusV1, timeoutMs, replyPrefix: this.#inbox() });
   }
 
   /** hello → challenge → quote → attest. */
@@ -96,6 +102,6 @@ export class TestAgent {
 
   status(): Promise<BootstrapStatusV1> {
     const request = BootstrapStatusRequestV1.seal({ machine_id: this.machineId, request_nonce: randomBytes(32).toString('base64url'), sent_at: timeAt(Date.now()) }, this.machine);
-    return requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapStatus, requestType: BootstrapStatusRequestV1, request, replyType: BootstrapStatusV1 });
+    return requestSigned(this.#conn, { subject: API_SUBJECTS.bootstrapStatus, requestType: BootstrapStatusRequestV1, request, replyType: BootstrapStatusV1, replyPrefix: this.#inbox() });
   }
 }

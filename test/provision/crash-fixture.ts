@@ -55,7 +55,8 @@ export async function send(conn: BusConnection, up: RunningUp, req: Provisioning
 }
 
 async function ledgerKinds(conn: BusConnection, digest: string): Promise<string[]> {
-  const replay = await openLedgerReplay(conn, {});
+  // A read-only replay by gets: what holonctl's own credential may do.
+  const replay = await openLedgerReplay(conn, { via: 'get' });
   const kinds: string[] = [];
   for await (const r of replay.records) {
     const e = LedgerEntryV1.decode(r.data);

@@ -37,7 +37,7 @@ async function jobEntries(): Promise<LedgerEntryV1[]> {
   const conn = await busOf(up);
   try {
     const out: LedgerEntryV1[] = [];
-    const replay = await openLedgerReplay(conn, {});
+    const replay = await openLedgerReplay(conn, { via: 'get' });
     for await (const r of replay.records) {
       const e = LedgerEntryV1.decode(r.data);
       if (e.kind.startsWith('JOB_')) out.push(e);

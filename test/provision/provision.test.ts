@@ -231,7 +231,7 @@ void t.test('no secret and no bootstrap credential outside the unit’s .env', a
   }
   t.ok(procs > 10, `scanned ${procs} process argument/environment files`);
   // The ledger: every entry, every byte.
-  const replay = await openLedgerReplay(conn, {});
+  const replay = await openLedgerReplay(conn, { via: 'get' });
   let entries = 0;
   for await (const r of replay.records) {
     entries += 1;

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { connectBus, type BusConnection } from '../../adapters/nats/connect.js';
+import { inboxPrefixFromCreds } from '../../adapters/nats/credentials.js';
 import { encodeId, type CellIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
 import { MAIN } from '../cli/init-helpers.js';
@@ -84,6 +85,15 @@ export function principalOf(dir: string): Signer {
   return s;
 }
 
+/** holonctl's own connection (the operator credential): requests, answered in the principal's inbox. */
 export function busOf(up: RunningUp): Promise<BusConnection> {
-  return connectBus({ servers: up.report.nats_url, credsFile: up.report.creds, reconnect: false, logger: pino({ level: 'silent' }) });
+  const inbox = inboxPrefixFromCreds(readFileSync(up.report.creds, 'utf8'));
+  return connectBus({ servers: up.report.nats_url, credsFile: up.report.creds, reconnect: false, logger: pino({ level: 'silent' }), ...(inbox !== undefined ? { inboxPrefix: inbox } : {}) });
+}
+
+/** The cell's admin identity (the JetStream API), for tests that inspect streams. */
+export function adminBusOf(up: RunningUp): Promise<BusConnection> {
+  const creds = join(up.report.dir, 'nats/orchestrator-admin.creds');
+  const inbox = inboxPrefixFromCreds(readFileSync(creds, 'utf8'));
+  return connectBus({ servers: up.report.nats_url, credsFile: creds, reconnect: false, logger: pino({ level: 'silent' }), ...(inbox !== undefined ? { inboxPrefix: inbox } : {}) });
 }

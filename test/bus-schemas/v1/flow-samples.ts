@@ -5,6 +5,7 @@
  * sample machine as unit `acme-ci`, the child holon comes up, and the sample
  * TeardownRequestV1 later destroys it.
  */
+import { proveHolonKey } from '../../../bus-schemas/v1/holon-key-proof.js';
 import { ProvisioningRequestV1 } from '../../../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../../../bus-schemas/v1/teardown-request.js';
 import { timeAt } from '../../../bus-schemas/v1/time-envelope.js';
@@ -64,6 +65,7 @@ export function unitReport(): UnitReportV1 {
       unit_name: UNIT,
       holon_id: holonId(SIGNERS.child),
       nats_user_key: CHILD_NATS_USER_KEY,
+      holon_key_proof: proveHolonKey(provisionDigest(), holonId(SIGNERS.child), SIGNERS.child),
       adapter: 'linux',
       at: timeAt(T0 + 45_000, 'NTP'),
     },
