@@ -93,13 +93,16 @@ export function machineGrant(machineId: PublicKeyIdV1, cell: CellIdV1): UserGran
   };
 }
 
-/** A provisioned unit: its own subjects and its inbox, nothing else (DESIGN §4). */
+/** The requests a holon may send for its own children (DESIGN §5); the cell checks its authority on each. */
+export const HOLON_REQUESTS = [`${API_ROOT}.provision`, `${API_ROOT}.provision.status`, `${API_ROOT}.holons.list`, `${API_ROOT}.teardown`] as const;
+
+/** A provisioned unit: its own subjects, the requests for its children, its inbox (DESIGN §4, §5). */
 export function holonGrant(holonId: HolonIdV1, extra: { publish?: readonly string[]; subscribe?: readonly string[]; expiresAt?: number } = {}): UserGrant {
   const key = convertId(holonId, 'key');
   return {
     kind: 'holon',
     name: holonId,
-    publish: [holonWildcard(holonId), ...(extra.publish ?? [])],
+    publish: [holonWildcard(holonId), ...HOLON_REQUESTS, ...(extra.publish ?? [])],
     subscribe: [holonWildcard(holonId), `${inboxPrefix(key)}.>`, ...(extra.subscribe ?? [])],
     inboxPrefix: inboxPrefix(key),
     ...(extra.expiresAt !== undefined ? { expiresAt: extra.expiresAt } : {}),

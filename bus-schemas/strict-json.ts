@@ -11,7 +11,7 @@
  *   has no UTF-8 form, and RFC 8785 cannot encode it.
  *
  * JSON.parse runs first, so a syntax error is reported as it always was.
- * Then, without looking inside strings:
+ * Then, without looking inside strings unless they may hold a lone surrogate:
  *
  * - duplicates: every member has exactly one separator colon, and it is the
  *   first non-blank character after the closing quote of its name. So the
@@ -19,15 +19,17 @@
  *   M plus some colons inside strings U ≥ 0. The parsed value has M minus
  *   one member per overwritten duplicate. Equal counts mean U = 0 and no
  *   duplicate. (One native indexOf per colon, one for-in walk of the value.)
- * - lone surrogates: if the text has no `\uD800`–`\uDFFF` escape and is
- *   well-formed UTF-16 (always so for bytes: they come through a fatal UTF-8
- *   decoder), neither has any string in it.
+ * - lone surrogates: a text that is well-formed UTF-16 (always so for bytes:
+ *   they come through a fatal UTF-8 decoder) and has no `\uD800`–`\uDFFF`
+ *   escape has none in any string. Otherwise the same walk asks each string
+ *   and name of the value (with no duplicate, every string of the text is
+ *   one of them).
  *
- * Otherwise (counts differ, a surrogate escape, raw lone surrogates in a JS
- * string argument, nesting too deep to walk recursively) one scan of the text
- * decides and names the place: it jumps from quote to quote with indexOf,
- * keeps each open object's member names and the path to where it is, and
- * unescapes a string only when it holds an escape.
+ * When the counts differ, the walk finds a lone surrogate, or the value is
+ * nested too deep to walk recursively, one scan of the text decides and names
+ * the first problem: it jumps from quote to quote with indexOf, keeps each
+ * open object's member names and the path to where it is, and unescapes a
+ * string only when it holds an escape.
  */
 import { MalformedError } from './errors.js';
 
@@ -85,17 +87,13 @@ export function parseStrictJson(text: string, opts: { wellFormed?: boolean } = {
     throw new MalformedError('$', `invalid JSON (${(e as Error).message})`);
   }
   const wellFormed = opts.wellFormed === true || isWellFormed(text);
-  if (mayHoldLoneSurrogate(text, wellFormed) || !prototypeIsClean() || separatorColons(text) !== members(value, 0)) {
-    checkStrictJson(text, wellFormed);
-  }
+  // Strings need a look only if the text can hold a lone surrogate: raw (a JS string argument) or escaped.
+  const checkStrings = !wellFormed || (text.indexOf('\\u') >= 0 && SURROGATE_ESCAPE.test(text));
+  if (!prototypeIsClean() || separatorColons(text) !== members(value, 0, checkStrings)) checkStrictJson(text, wellFormed);
   return value;
 }
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-
-function mayHoldLoneSurrogate(text: string, wellFormed: boolean): boolean {
-  return !wellFormed || (text.indexOf('\\u') >= 0 && SURROGATE_ESCAPE.test(text));
-}
 
 /** Colons whose previous non-blank character is a quote: every member's separator, and maybe some inside strings. */
 function separatorColons(text: string): number {
@@ -112,14 +110,18 @@ function separatorColons(text: string): number {
 /** Beyond this depth members() gives up (-1) rather than recurse; the scan is iterative. */
 const MAX_WALK_DEPTH = 256;
 
-/** Members of every object in a JSON.parse result (for-in: Object.prototype must be clean); -1 if nested too deep. */
-function members(value: unknown, depth: number): number {
+/**
+ * Members of every object in a JSON.parse result (for-in: Object.prototype must be clean); -1 if nested too
+ * deep, or if `checkStrings` and some string or name has a lone surrogate (the scan then names it).
+ */
+function members(value: unknown, depth: number, checkStrings: boolean): number {
+  if (typeof value === 'string') return checkStrings && !isWellFormed(value) ? -1 : 0;
   if (typeof value !== 'object' || value === null) return 0;
   if (depth === MAX_WALK_DEPTH) return -1;
   let n = 0;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const m = members(value[i], depth + 1);
+      const m = members(value[i], depth + 1, checkStrings);
       if (m < 0) return -1;
       n += m;
     }
@@ -127,7 +129,8 @@ function members(value: unknown, depth: number): number {
   }
   const rec = value as Record<string, unknown>;
   for (const k in rec) {
-    const m = members(rec[k], depth + 1);
+    if (checkStrings && !isWellFormed(k)) return -1;
+    const m = members(rec[k], depth + 1, checkStrings);
     if (m < 0) return -1;
     n += 1 + m;
   }

@@ -88,6 +88,8 @@ export function acceptCanonicalEntry(text: string, owner: LedgerOwner): LedgerEn
   if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(unixMs)) return null;
   const prev = prevText === 'null' ? null : ((prevText as string).slice(1, -1) as CasDigest);
   if ((seq === 1) !== (prev === null)) return null;
+  // A surrogate escape may be a lone one, which the strict decoder refuses: leave such entries to it.
+  if (/\\u[dD][89a-fA-F]/.test(bodyText)) return null;
   let raw: unknown;
   let body: LedgerEntryV1['body'];
   let at: LedgerEntryV1['at'];

@@ -68,8 +68,13 @@ export function refusalFieldsFor(error: unknown): RefusalFields {
   return out;
 }
 
+/** At most `max` UTF-16 units, never cutting a surrogate pair in half (the encoder refuses lone surrogates). */
 function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${s.slice(0, end)}…`;
 }
 
 /** Build and seal the refusal of `error` (for the request whose raw-bytes digest is `requestDigest`). */

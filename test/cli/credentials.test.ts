@@ -38,12 +38,12 @@ void t.test('seeds: kinds are checked, the seed never appears in an error', asyn
 void t.test('a holon user JWT: its subjects, its inbox, no response permission, signed by the signing key', async (t) => {
   const seeds = { account: createNkeySeed('account'), accountSigning: createNkeySeed('account') };
   const id = encodeId('holon', generateEd25519().publicKey);
-  const u = await mintUser(seeds, holonGrant(id, { publish: ['api.provision'], expiresAt: Date.UTC(2030, 0, 1) }));
+  const u = await mintUser(seeds, holonGrant(id, { expiresAt: Date.UTC(2030, 0, 1) }));
   const c = decode<{ pub: { allow: string[] }; sub: { allow: string[] }; resp?: unknown; issuer_account: string }>(u.jwt);
   t.equal(c.name, id);
   t.equal(c.iss, nkeyPublic(seeds.accountSigning, 'account'), 'issued by the signing key');
   t.equal(c.nats.issuer_account, nkeyPublic(seeds.account, 'account'), 'for the cell account');
-  t.same(c.nats.pub?.allow, [`holon.${id}.>`, 'api.provision'], 'publish: own subjects + the extra one');
+  t.same(c.nats.pub?.allow, [`holon.${id}.>`, 'api.provision', 'api.provision.status', 'api.holons.list', 'api.teardown'], 'publish: own subjects + the requests for its children');
   t.same(c.nats.sub?.allow, [`holon.${id}.>`, `_INBOX.${convertId(id, 'key')}.>`], 'subscribe: own subjects + own inbox, not _INBOX.>');
   t.equal(c.nats.resp, undefined, 'no allow_responses: it would let the holon publish to any reply subject it is sent');
   t.equal(inboxPrefixFromCreds(u.creds), `_INBOX.${convertId(id, 'key')}`, 'the inbox prefix is read back from the creds');

@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { openLedgerReplay } from '../../adapters/nats/ledger-replay.js';
 import { requestSigned } from '../../adapters/nats/request-reply.js';
 import { RefusedError } from '../../bus-schemas/v1/refusal.js';
-import type { BusConnection } from '../../adapters/nats/connect.js';
+import { connectBus, type BusConnection } from '../../adapters/nats/connect.js';
+import { mintUser } from '../../adapters/nats/credentials.js';
+import { holonGrant } from '../../bus-schemas/grants.js';
+import { pino } from 'pino';
 import { convertId, encodeId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
-import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
+import { API_SUBJECTS, inboxPrefix } from '../../bus-schemas/subjects.js';
 import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
 import { LedgerEntryV1 } from '../../bus-schemas/v1/ledger-entry.js';
 import { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
@@ -75,6 +78,20 @@ function request(by: Signer, fields: Partial<Omit<ProvisioningRequestV1, 'princi
     },
     by,
   );
+}
+
+/**
+ * A holon's own bus connection (a user minted as the cell mints it): a request sealed by a holon is answered
+ * only in that holon's inbox, so it is sent from there.
+ */
+async function connAs(who: Signer): Promise<BusConnection> {
+  const read = (f: string): string => readFileSync(join(dir, 'nats', f), 'utf8').trim();
+  const creds = (await mintUser({ account: read('account.nk'), accountSigning: read('account-signing.nk') }, holonGrant(encodeId('holon', who.publicKey)))).creds;
+  const file = join(tmp, `holon-${encodeId('key', who.publicKey).slice(5, 15)}.creds`);
+  writeFileSync(file, creds, { mode: 0o600 });
+  const c = await connectBus({ servers: up.report.nats_url, credsFile: file, reconnect: false, jetstream: false, inboxPrefix: inboxPrefix(encodeId('key', who.publicKey)), logger: pino({ level: 'silent' }) });
+  t.teardown(() => c.close());
+  return c;
 }
 
 function send(c: BusConnection, req: ProvisioningRequestV1): Promise<ProvisionStatusV1> {
@@ -176,23 +193,24 @@ void t.test('typed refusals', async (t) => {
 
   // The running holon (max_depth 4, budget from holonctl's defaults) asks for children.
   t.ok(holonSigner, 'the first test provisioned a holon');
-  t.match(await refusal(send(conn, request(holonSigner, { requested_capabilities: manifest(9) }))), { code: 'HOLON_E_CAP_AMPLIFICATION' }, 'capability amplification (max_depth above the parent’s − 1)');
+  const asHolon = await connAs(holonSigner);
+  t.match(await refusal(send(asHolon, request(holonSigner, { requested_capabilities: manifest(9) }))), { code: 'HOLON_E_CAP_AMPLIFICATION' }, 'capability amplification (max_depth above the parent’s − 1)');
   t.match(
-    await refusal(send(conn, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 10 ** 9 }), resource_budget: budget({ compute_cpu_seconds: 10 ** 9 }) }))),
+    await refusal(send(asHolon, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 10 ** 9 }), resource_budget: budget({ compute_cpu_seconds: 10 ** 9 }) }))),
     { code: 'HOLON_E_CAP_AMPLIFICATION' },
     'a cap above the parent grant is amplification too',
   );
   t.match(
-    await refusal(send(conn, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 600 }), resource_budget: budget({ compute_cpu_seconds: 3601 }) }))),
+    await refusal(send(asHolon, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 600 }), resource_budget: budget({ compute_cpu_seconds: 3601 }) }))),
     { code: 'HOLON_E_BUDGET_EXCEEDED', path: '.resource_budget.compute_cpu_seconds' },
     'budget above the requester’s',
   );
   const stranger = signerFromSeed(crypto.getRandomValues(new Uint8Array(32)));
-  t.match(await refusal(send(conn, request(stranger))), { code: 'HOLON_E_UNKNOWN_HOLON' }, 'a requester that is no holon of this cell');
+  t.match(await refusal(send(await connAs(stranger), request(stranger))), { code: 'HOLON_E_UNKNOWN_HOLON' }, 'a requester that is no holon of this cell');
   t.match(await refusal(send(conn, request(principal, { constraints: { os: ['freebsd'] } }))), { code: 'HOLON_E_NO_PLACEMENT', path: '.constraints' }, 'no machine fits');
 
   // A holon may provision a strictly narrower child, carved out of its budget (recursive provisioning).
-  const child = await send(conn, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 600 }), resource_budget: budget() }));
+  const child = await send(asHolon, request(holonSigner, { requested_capabilities: manifest(2, { cpu_seconds: 600 }), resource_budget: budget() }));
   t.equal(child.holon.requester, holon, 'a child of the holon is placed');
 });
 

@@ -185,7 +185,7 @@ void t.test('the server refuses what a credential may not do at all', async (t) 
   const seeds = { account: readFileSync(join(f.dir, 'nats/account.nk'), 'utf8').trim(), accountSigning: readFileSync(join(f.dir, 'nats/account-signing.nk'), 'utf8').trim() };
   const unit = encodeId('holon', signerFromSeed(generateEd25519().seed).publicKey);
   const holonCreds = (await mintUser(seeds, holonGrant(unit))).creds;
-  cases.push(['holon', holonCreds, API_SUBJECTS.provision], ['holon', holonCreds, holonSubject(f.machine.holon, JOB_COMMAND_TOKEN)], ['holon', holonCreds, '$KV.holon-state.x']);
+  cases.push(['holon', holonCreds, API_SUBJECTS.approve], ['holon', holonCreds, holonSubject(f.machine.holon, JOB_COMMAND_TOKEN)], ['holon', holonCreds, '$KV.holon-state.x']);
   for (const [kind, creds, subject] of cases) {
     const c = await attacker(creds);
     c.pub(subject, '{"purge":true}');
