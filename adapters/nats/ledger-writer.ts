@@ -49,6 +49,8 @@ import type { BusConnection } from './connect.js';
 import { BusRequestError, LedgerAppendError, errorText } from './errors.js';
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** nats-server ≥ 2.10 clusters refuse a racing writer with this code instead (no sequence in the text; nats-server#4320). */
+const WRONG_LAST_SEQUENCE_CLUSTERED = 10164;
 
 export interface LedgerWriterOptions {
   signer: Signer;
@@ -241,7 +243,7 @@ export class LedgerWriter {
           timeout: this.#opts.timeoutMs ?? 5000,
         });
       } catch (e) {
-        if (e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
+        if (e instanceof JetStreamApiError && (e.code === WRONG_LAST_SEQUENCE || e.code === WRONG_LAST_SEQUENCE_CLUSTERED)) {
           // Past the duplicate window a re-send of an entry that did land looks like a conflict.
           const landed = await this.#landed(p);
           if (landed !== null) return landed;

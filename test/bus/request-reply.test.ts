@@ -165,13 +165,18 @@ void t.test('signed request/reply against a real server', async (t) => {
     });
     await conn.nc.flush();
     const good = EchoRequest.encode(EchoRequest.seal({ text: 'aimed elsewhere', n: 1 }, client));
-    for (const reply of ['$JS.API.STREAM.PURGE.EVT', 'ledger.cell1x', 'cmd.hkey1x', '_INBOX.hkey1someoneelse.x', `${inboxPrefix(clientKey)}`, `${inboxPrefix(clientKey)}.*`]) {
+    // (A wildcard reply subject is refused by nats-server ≥ 2.10 itself; replySubjectAllowed refuses it too: test/bus/subjects-streams.)
+    for (const reply of ['$JS.API.STREAM.PURGE.EVT', 'ledger.cell1x', 'cmd.hkey1x', '_INBOX.hkey1someoneelse.x', `${inboxPrefix(clientKey)}`]) {
       conn.nc.publish('api.echo', good, { reply });
     }
     const refusal = await refusedAt;
     t.match(refusal, { code: 'HOLON_E_REPLY_SUBJECT' }, 'a typed refusal, in the requester\'s own inbox');
-    await sleep(200);
-    t.equal(service.stats.misdirected - before.misdirected, 6, `six requests not processed (stats ${JSON.stringify(service.stats)})`);
+    // nats-server ≥ 2.10 drops some of these publishes itself (a reply subject it will not route); every one it
+    // delivered must be counted as misdirected and none handled.
+    const delivered = (): number => seen.filter((x) => x === 'api.echo').length;
+    for (let i = 0; i < 100 && service.stats.misdirected - before.misdirected < delivered(); i++) await sleep(20);
+    t.ok(delivered() >= 4, `the server delivered ${delivered()} of 5`);
+    t.equal(service.stats.misdirected - before.misdirected, delivered(), 'every delivered request not processed');
     t.equal(service.stats.replied, before.replied, 'the handler never ran');
     for (const s of ['$JS.API.STREAM.PURGE.EVT', 'ledger.cell1x', 'cmd.hkey1x', '_INBOX.hkey1someoneelse.x']) {
       t.equal(seen.filter((x) => x === s).length, 0, `${s}: no answer published there`);

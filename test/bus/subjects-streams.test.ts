@@ -13,6 +13,10 @@ import {
   parseEvtSubject,
   parseLedgerSubject,
   SubjectError,
+  bootstrapInboxPrefix,
+  inboxPrefix,
+  isInboxSubject,
+  replySubjectAllowed,
 } from '../../bus-schemas/subjects.js';
 import { cmdStream, holonetStreams, kvStreamDefinition, ledgerStream, revocationsKv, SECOND_NS } from '../../bus-schemas/streams.js';
 import { refuses } from '../helpers/refuses.js';
@@ -78,4 +82,19 @@ void t.test('stream definitions: LEDGER is append-only, CMD a work queue, KV as 
   );
   refuses(t, () => ledgerStream({ replicas: 2 }), { code: 'HOLON_E_STREAM_DEFINITION', field: 'num_replicas' });
   refuses(t, () => kvStreamDefinition({ ...revocationsKv(), bucket: 'a.b' }), { field: 'bucket' });
+});
+
+void t.test('reply subjects: only concrete subjects under the requester\'s own inbox prefix', async (t) => {
+  const key = encodeId('key', generateEd25519().publicKey);
+  const mine = inboxPrefix(key);
+  t.equal(mine, `_INBOX.${key}`);
+  t.equal(bootstrapInboxPrefix(key), `_INBOX.bootstrap.${key}`);
+  t.ok(replySubjectAllowed(`${mine}.abc.1`, [mine]), 'a mux reply under the prefix');
+  for (const bad of [mine, `${mine}.`, `${mine}.*`, `${mine}.>`, `${mine}..x`, `${mine}.a b`, `${mine}.$JS`, `${mine}x.y`, '$JS.API.STREAM.PURGE.EVT', `ledger.${key}`, `${mine}.${'a.'.repeat(9)}a`, `${mine}.${'a'.repeat(300)}`]) {
+    t.notOk(replySubjectAllowed(bad, [mine]), `refused: ${bad.slice(0, 60)}`);
+  }
+  t.notOk(replySubjectAllowed(undefined, [mine]), 'no reply subject');
+  t.ok(isInboxSubject(`_INBOX.${key}.x`), 'an inbox');
+  t.notOk(isInboxSubject('_INBOX.x'), 'an inbox needs an owner token and a reply token');
+  t.notOk(isInboxSubject('cmd.x.y'), 'not an inbox');
 });

@@ -18,6 +18,8 @@ export interface NatsClusterOptions {
   clusterName?: string;
   readyTimeoutMs?: number;
   keepDir?: boolean;
+  /** nats-server binary for every node (default: findNatsServer(), the newest on this machine). */
+  bin?: string;
 }
 
 /** Ask the kernel for `n` distinct free loopback ports (all held open until all are known). */
@@ -58,7 +60,7 @@ export class NatsCluster {
   }
 
   static async start(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
-    findNatsServer(); // fail loudly before allocating anything
+    const bin = opts.bin ?? findNatsServer(); // fail loudly before allocating anything; every node runs the same binary
     const size = opts.size ?? 3;
     const clusterName = opts.clusterName ?? 'holonet-test';
     const dir = mkdtempSync(join(tmpdir(), 'holonet-nats-cluster-'));
@@ -80,6 +82,7 @@ export class NatsCluster {
         nodes.push(
           await NatsServer.start({
             name: `c${i + 1}`,
+            bin,
             dir,
             config,
             fixedPorts: { client: at(i, 0), monitor: at(i, 1) },

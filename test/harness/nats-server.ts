@@ -3,14 +3,17 @@
  * store, readiness by `/healthz`, and stop / kill -9 / restart with the same
  * store and ports (chaos tests). Modelled on nats.js `nst/src/launcher.ts`.
  *
- * If the binary is missing this FAILS LOUDLY with the package to install —
- * a bus test that silently skips is a test that never runs.
+ * The binary is the newest nats-server on this machine (see findNatsServer),
+ * or `bin` when a test needs a specific one (the 2.9 compatibility test). If
+ * there is none this FAILS LOUDLY with the command that installs it — a bus
+ * test that silently skips is a test that never runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, openSync, closeSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 export class NatsHarnessError extends Error {
   override name = 'NatsHarnessError';
@@ -34,9 +37,49 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/sbin', '/bin'];
+/** Where deploy/install-deps.sh puts the Go-built nats-server when not run as root (this file runs as dist/test/harness/). */
+export const PROJECT_TOOLS_BIN = fileURLToPath(new URL('../../../.tools/bin', import.meta.url));
+/** Debian 12's packaged nats-server (2.9.10): kept for the compatibility test only. */
+export const DEBIAN_NATS_SERVER = '/usr/sbin/nats-server';
+/** Oldest nats-server the project runs on: `sync_interval` (fsync before the ack) needs it. */
+export const MIN_NATS_SERVER = '2.10.0';
+const INSTALL_HINT =
+  'as root run `bash deploy/install-deps.sh`, which builds it with ' +
+  '`GOBIN=/usr/local/bin go install github.com/nats-io/nats-server/v2@v2.15.3` (Go >= 1.26)';
 
-/** Path of the nats-server binary: $NATS_SERVER_BIN, then $PATH, then the usual sbin dirs. */
+const SEARCH_DIRS = [PROJECT_TOOLS_BIN, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+const versions = new Map<string, string | null>();
+
+/** `x.y.z` from `<bin> --version` ("nats-server: v2.15.3"), or null if it prints none. Cached per path. */
+export function natsServerVersion(bin: string): string | null {
+  let v = versions.get(bin);
+  if (v === undefined) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    v = /v?(\d+\.\d+\.\d+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? null;
+    versions.set(bin, v);
+  }
+  return v;
+}
+
+/** Compare dotted versions numerically: negative, 0 or positive. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Path of the nats-server binary for tests: $NATS_SERVER_BIN if set; otherwise
+ * the NEWEST (by `--version`) of every nats-server in $PATH, the project's
+ * .tools/bin and the usual sbin dirs — so a Go-built 2.15 in /usr/local/bin or
+ * .tools/bin wins over Debian's 2.9 in /usr/sbin whatever the PATH order. On a
+ * tie the first found wins.
+ */
 export function findNatsServer(env: NodeJS.ProcessEnv = process.env, searchDirs: readonly string[] = SEARCH_DIRS): string {
   const fromEnv = env.NATS_SERVER_BIN;
   if (fromEnv !== undefined && fromEnv !== '') {
@@ -44,16 +87,36 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env, searchDirs:
     throw new NatsHarnessError(`NATS_SERVER_BIN=${fromEnv} is not an executable file`);
   }
   const dirs = [...(env.PATH ?? '').split(delimiter).filter((d) => d !== ''), ...searchDirs];
+  const seen = new Set<string>();
+  let best: { path: string; version: string } | undefined;
+  let unversioned: string | undefined;
   for (const dir of dirs) {
     const candidate = join(dir, 'nats-server');
-    if (isExecutable(candidate)) return candidate;
+    if (!isExecutable(candidate)) continue;
+    const real = realpathSync(candidate);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    const version = natsServerVersion(candidate);
+    if (version === null) unversioned ??= candidate;
+    else if (best === undefined || compareVersions(version, best.version) > 0) best = { path: candidate, version };
   }
+  const found = best?.path ?? unversioned;
+  if (found !== undefined) return found;
   throw new NatsHarnessError(
     'nats-server binary not found (looked in $NATS_SERVER_BIN, $PATH, ' +
-      `${searchDirs.join(', ')}). The bus tests need a real server: ` +
-      'install it with `apt-get install nats-server` (Debian/Ubuntu) or `pkg install nats-server` (FreeBSD), ' +
-      'or set NATS_SERVER_BIN.',
+      `${searchDirs.join(', ')}). The bus tests need a real server, ${MIN_NATS_SERVER} or newer: ${INSTALL_HINT}; ` +
+      'without Go, install it with `apt-get install nats-server` (Debian 12: 2.9.10, too old for sync_interval) ' +
+      'or `pkg install nats-server` (FreeBSD), or set NATS_SERVER_BIN.',
   );
+}
+
+/** Debian's 2.9 nats-server for the compatibility test, or why there is none to test. */
+export function legacyNatsServer(bin = DEBIAN_NATS_SERVER): { bin: string; version: string } | { skip: string } {
+  if (!isExecutable(bin)) return { skip: `${bin} is absent (Debian's nats-server package, 2.9.10, is not installed)` };
+  const version = natsServerVersion(bin);
+  if (version === null) return { skip: `${bin} --version printed no version` };
+  if (compareVersions(version, MIN_NATS_SERVER) >= 0) return { skip: `${bin} is ${version}, not a pre-${MIN_NATS_SERVER} server` };
+  return { bin, version };
 }
 
 function isExecutable(path: string): boolean {
@@ -66,6 +129,8 @@ function isExecutable(path: string): boolean {
 }
 
 export interface NatsServerOptions {
+  /** This nats-server binary instead of findNatsServer()'s choice. */
+  bin?: string;
   /** Enable JetStream (default true). */
   jetstream?: boolean;
   /** Use this config file text instead of flags (ports still come from flags unless `fixedPorts`). */
@@ -119,7 +184,7 @@ export class NatsServer {
 
   /** Start a server and wait until it is ready. */
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
-    const server = new NatsServer(findNatsServer(), opts);
+    const server = new NatsServer(opts.bin ?? findNatsServer(), opts);
     try {
       await server.#spawn();
     } catch (e) {
@@ -129,6 +194,10 @@ export class NatsServer {
     return server;
   }
 
+  /** The binary this server runs. */
+  get bin(): string {
+    return this.#bin;
+  }
   get url(): string {
     return `nats://127.0.0.1:${this.#port}`;
   }
