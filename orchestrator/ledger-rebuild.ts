@@ -1,5 +1,6 @@
 /**
- * Rebuild the machines projection from the ledger: replay every MACHINE_*
+ * Rebuild the projections from the ledger (machines, and provisions when a
+ * provision store is given): replay every MACHINE_* and provisioning
  * entry this cell sealed, in stream order (each machine's chain in order),
  * through the same state machine the live service runs, with `now` = the
  * entry's time. The result is the same rows the live service wrote; the
@@ -7,6 +8,12 @@
  * nonces) and the certificate serial counter come back too. Open challenge
  * sessions and minted JWTs do not: an agent says hello again, and an
  * enrolled machine's JWT is minted again on its next status request.
+ *
+ * Provisions go through applyProvisionEvent, the reducer the live service
+ * uses. A record still waiting on an agent (PLACED, TEARDOWN) gets its
+ * command back in the outbox, sealed again: the agent's steps are idempotent
+ * and the message id collapses a command it already has. Certificate serials
+ * of holons count toward the serial floor like those of machines.
  */
 import { convertId, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { LedgerEntryV1 } from '../bus-schemas/v1/ledger-entry.js';
@@ -14,6 +21,11 @@ import { HolonError } from '../bus-schemas/errors.js';
 import { isMachineEventKind, parseMachineEvent } from './machine-events.js';
 import { applyMachineEvent, type MachineRecord } from './machine-registry.js';
 import type { MachineStore, TpmClockRecord } from './machine-store.js';
+import type { Signer } from '../bus-schemas/keys.js';
+import type { CellIdV1 } from '../bus-schemas/ids.js';
+import { applyProvisionEvent, isProvisionEventKind, parseProvisionEvent } from './provisioning/provision-events.js';
+import { pendingCommand } from './provisioning/commands.js';
+import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
 
 export interface RebuildRecord {
   stream_seq: number;
@@ -28,6 +40,8 @@ export interface RebuildReport {
   /** entries of other writers or kinds, skipped */
   skipped: number;
   maxSerial: number;
+  provisionEntries: number;
+  provisions: number;
 }
 
 /** A MACHINE_* entry sealed by this cell that cannot be replayed: the projection is not rebuilt. */
@@ -43,13 +57,14 @@ export class RebuildError extends HolonError {
 export async function rebuildFromLedger(
   store: MachineStore,
   records: AsyncIterable<RebuildRecord>,
-  opts: { cellKey: PublicKeyIdV1 },
+  opts: { cellKey: PublicKeyIdV1; provisions?: { store: ProvisionStore; cell: { cellId: CellIdV1; signer: Signer }; now: number } },
 ): Promise<RebuildReport> {
+  const provisions = new Map<string, ProvisionRecord>();
   const machines = new Map<PublicKeyIdV1, MachineRecord>();
   const quotes: { digest: string; at: number }[] = [];
   const clocks = new Map<string, TpmClockRecord>();
   const nonces: { nonce: string; expiresAt: number }[] = [];
-  const report: RebuildReport = { entries: 0, machineEntries: 0, machines: 0, skipped: 0, maxSerial: 0 };
+  const report: RebuildReport = { entries: 0, machineEntries: 0, machines: 0, skipped: 0, maxSerial: 0, provisionEntries: 0, provisions: 0 };
   for await (const r of records) {
     report.entries += 1;
     let entry: LedgerEntryV1;
@@ -57,6 +72,18 @@ export async function rebuildFromLedger(
       entry = LedgerEntryV1.decode(r.data);
     } catch {
       report.skipped += 1; // not ours to judge: the audit reports malformed entries
+      continue;
+    }
+    if (opts.provisions !== undefined && isProvisionEventKind(entry.kind) && entry.writer_seal.key === opts.cellKey) {
+      try {
+        LedgerEntryV1.verify(entry, opts.cellKey);
+        const event = parseProvisionEvent(entry.kind, entry.body);
+        provisions.set(event.request_digest, applyProvisionEvent(provisions.get(event.request_digest), event, entry.at.unix_ms));
+        if (event.kind === 'HOLON_PROVISIONED') report.maxSerial = Math.max(report.maxSerial, event.certificate_serial);
+        report.provisionEntries += 1;
+      } catch (e) {
+        throw new RebuildError(r.stream_seq, e instanceof Error ? e.message : String(e), { cause: e });
+      }
       continue;
     }
     if (!isMachineEventKind(entry.kind) || entry.writer_seal.key !== opts.cellKey) {
@@ -87,5 +114,14 @@ export async function rebuildFromLedger(
   for (const n of nonces) if (!store.isNonceUsed(n.nonce)) store.commit({ usedNonce: n });
   store.raiseSerial(report.maxSerial);
   report.machines = machines.size;
+  if (opts.provisions !== undefined) {
+    const { store: pstore, cell, now } = opts.provisions;
+    pstore.clear();
+    for (const rec of provisions.values()) {
+      const command = pendingCommand(rec, cell, now);
+      pstore.commit({ record: rec, ...(command !== undefined ? { outbox: [{ id: `cmd:${command.request_digest}`, kind: 'command' as const, command }] } : {}) });
+    }
+    report.provisions = provisions.size;
+  }
   return report;
 }

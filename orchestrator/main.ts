@@ -179,9 +179,10 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function rebuild(conn: BusConnection, store: MachineStore, cell: CellMaterial, log: Logger): Promise<void> {
+/** Both projections, machines and provisions (with the commands still owed to agents), from one ledger replay. */
+async function rebuild(conn: BusConnection, store: MachineStore, provisions: ProvisionStore, cell: CellMaterial, log: Logger): Promise<void> {
   const replay = await openLedgerReplay(conn, {});
-  const report = await rebuildFromLedger(store, replay.records, { cellKey: cell.cellKey });
+  const report = await rebuildFromLedger(store, replay.records, { cellKey: cell.cellKey, provisions: { store: provisions, cell, now: Date.now() } });
   log.info({ ...report }, 'projection rebuilt from the ledger');
 }
 
@@ -207,9 +208,12 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   // The writer publishes; its head reads and stream info go through the admin identity.
   const ledgerConn: BusConnection = { nc: writerConn.nc, server: writerConn.server, logger: writerConn.logger, close: () => writerConn.close(), js: jetstream(writerConn.nc, { timeout: 5000 }), jsm: admin.jsm };
   await declareStreams(admin, holonetStreams());
-  const fresh = !existsSync(cfg.database);
+  // The ledger is the source of truth: a missing projection file (either one) is rebuilt from it.
+  const provisionsPath = join(dirname(cfg.database), 'provisions.db');
+  const fresh = !existsSync(cfg.database) || !existsSync(provisionsPath);
   const store = withCrashPoint(new SqliteMachineStore<MachineRecord>(cfg.database), process.env.HOLONET_TEST_CRASH_AFTER, log);
-  if (fresh || opts.rebuild) await rebuild(admin, store, cell, log);
+  const provisions: ProvisionStore = new SqliteProvisionStore<ProvisionRecord>(provisionsPath);
+  if (fresh || opts.rebuild) await rebuild(admin, store, provisions, cell, log);
   const writer = new LedgerWriter(ledgerConn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
   const service = new BootstrapService({
     store,
@@ -222,14 +226,13 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   });
   await service.start();
 
-  const provisions = new SqliteProvisionStore<ProvisionRecord>(join(dirname(cfg.database), 'provisions.db')) as unknown as ProvisionStore;
   const crashKind = process.env.HOLONET_TEST_CRASH_AFTER;
   if (crashKind !== undefined && crashKind !== '') {
     // Same fault injection as withCrashPoint, for provisioning steps: killed once the step is persisted, before its outbox is published.
     const commit = provisions.commit.bind(provisions);
     provisions.commit = (step) => {
       commit(step);
-      if ((step.outbox ?? []).some((o) => o.text.includes(`"kind":"${crashKind}"`))) process.kill(process.pid, 'SIGKILL');
+      if ((step.outbox ?? []).some((o) => o.kind === 'ledger' && o.text.includes(`"kind":"${crashKind}"`))) process.kill(process.pid, 'SIGKILL');
     };
   }
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };

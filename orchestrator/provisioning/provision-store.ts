@@ -7,12 +7,17 @@
  */
 import type { CasDigest } from '../../bus-schemas/digest.js';
 import type { HolonIdV1, PublicKeyIdV1 } from '../../bus-schemas/ids.js';
-import type { ProvisionState } from '../../bus-schemas/v1/unit-flow.js';
+import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
+import type { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
+import type { ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
+import type { AgentCommandV1, ProvisionState, UnitDestructionReceiptV1 } from '../../bus-schemas/v1/unit-flow.js';
 
 export interface ProvisionRecord {
   requestDigest: CasDigest;
   state: ProvisionState;
   since: number;
+  /** when the request was authorized and placed (rate_per_epoch counts these) */
+  placedAt: number;
   role: string;
   requester: HolonIdV1;
   /** the requester's request nonce: a replay with a changed body reuses it */
@@ -23,24 +28,25 @@ export interface ProvisionRecord {
   holonId: HolonIdV1 | null;
   /** the memory limit the unit reserves on its machine (0 until placed) */
   memoryBytes: number;
-  /** canonical JSON of the ProvisioningRequestV1 */
-  request: string;
-  /** canonical JSON of the ProvisioningReceiptV1, once RUNNING */
-  receipt: string | null;
+  /** the budget the request asked for (carved out of the requester's) */
+  budget: ResourceBudgetV1;
+  /** the capability manifest the request asked for */
+  manifest: CapabilityManifestV1;
+  /** once RUNNING */
+  receipt: ProvisioningReceiptV1 | null;
   /** the holon's NATS user JWT (public), once RUNNING */
   natsJwt: string | null;
   teardown: { requestDigest: CasDigest; reason: string; requester: string } | null;
-  /** canonical JSON of the UnitDestructionReceiptV1, once DESTROYED */
-  destruction: string | null;
+  /** once DESTROYED */
+  destruction: UnitDestructionReceiptV1 | null;
   refusal: { code: string; reason: string } | null;
 }
 
-/** Something to publish after the step is persisted; `text` is opaque to the store. */
-export interface ProvisionOutboxEntry {
-  id: string;
-  kind: 'ledger' | 'command';
-  text: string;
-}
+/**
+ * Something to publish after the step is persisted: a prepared ledger entry
+ * (opaque text, owned by the ledger port) or an agent command.
+ */
+export type ProvisionOutboxEntry = { id: string; kind: 'ledger'; text: string } | { id: string; kind: 'command'; command: AgentCommandV1 };
 
 export interface ProvisionStep {
   record: ProvisionRecord;
@@ -61,11 +67,15 @@ export interface ProvisionStore {
   activeChildren(requester: HolonIdV1): ProvisionRecord[];
   /** How many children of `requester` are not yet destroyed (one indexed count). */
   countActiveChildren(requester: HolonIdV1): number;
+  /** How many provisionings `requester` had placed since `since` (rate_per_epoch). */
+  countPlacedSince(requester: HolonIdV1, since: number): number;
   /** The provisioning that holds unit name `unitName` and is not destroyed, if any. */
   activeByUnit(unitName: string): ProvisionRecord | undefined;
   commit(step: ProvisionStep): void;
   pendingOutbox(): ProvisionOutboxEntry[];
   removeOutbox(id: string): void;
   count(): number;
+  /** Forget everything (before a rebuild from the ledger). */
+  clear(): void;
   close(): void;
 }

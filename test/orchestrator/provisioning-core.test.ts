@@ -1,0 +1,180 @@
+/**
+ * The provisioning lifecycle with in-memory ports (no bus, no SQLite): every
+ * step and refusal of the service, the quotas that only shrink down the tree,
+ * and the reducer's determinism — the ledger entries the service wrote,
+ * replayed through applyProvisionEvent, give exactly the records it stored.
+ */
+import t from 'tap';
+import { pino } from 'pino';
+import { ManualClock } from '../../bus-schemas/clock.js';
+import type { CasDigest } from '../../bus-schemas/digest.js';
+import { convertId, encodeId, type HolonIdV1 } from '../../bus-schemas/ids.js';
+import type { JsonValue } from '../../bus-schemas/json-value.js';
+import { generateEd25519, signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
+import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
+import { proveHolonKey } from '../../bus-schemas/v1/holon-key-proof.js';
+import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
+import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
+import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import { AgentCommandV1, UnitReportV1 } from '../../bus-schemas/v1/unit-flow.js';
+import type { CellMaterial } from '../../orchestrator/cell-material.js';
+import type { MachineRecord } from '../../orchestrator/machine-registry.js';
+import { applyProvisionEvent, isProvisionEventKind, parseProvisionEvent } from '../../orchestrator/provisioning/provision-events.js';
+import type { ProvisionRecord } from '../../orchestrator/provisioning/provision-store.js';
+import { ProvisioningService } from '../../orchestrator/provisioning/provisioning-service.js';
+import { makeAuthority } from '../bootstrap/fixtures.js';
+import { refusesAsync } from '../helpers/refuses.js';
+import { MemoryProvisionStore } from './memory-provision-store.js';
+
+const HOUR = 3_600_000;
+const T0 = 1_800_000_000_000;
+const clock = new ManualClock(T0);
+const auth = makeAuthority(clock.now());
+const principal = auth.principal;
+const cellId = encodeId('cell', auth.cell.publicKey);
+const machine = signerFromSeed(generateEd25519().seed);
+const machineId = encodeId('key', machine.publicKey);
+const cell = { signer: auth.cell, cellId, cellKey: convertId(cellId, 'key'), certificate: auth.certificate, principalKey: encodeId('key', principal.publicKey) } as unknown as CellMaterial;
+
+const enrolled: MachineRecord = {
+  machineId,
+  state: 'ENROLLED',
+  since: 0,
+  updatedAt: 0,
+  softwareOnly: true,
+  ekHash: null,
+  ekTrustedBy: null,
+  natsUserKey: null,
+  helloDigest: null,
+  attestDigest: null,
+  pcr: null,
+  refusal: null,
+  approval: null,
+  certificate: null,
+  placement: { os_family: 'linux', arch: 'amd64', labels: [], tools: [], capacity: { cpu_cores: 8, cpu_millis: 8000, memory_bytes: 64 * 2 ** 30, storage_bytes: 2 ** 40, gpu_count: 0, network_bandwidth_bps: 1e9, max_units: 100 } },
+};
+
+/** What the service wrote to the ledger, in order (the fake ledger "publishes" on commit). */
+const ledger: { owner: HolonIdV1; kind: string; body: JsonValue; at: number }[] = [];
+const prepared = new Map<string, { owner: HolonIdV1; kind: string; body: JsonValue; at: number }>();
+const commands: AgentCommandV1[] = [];
+let serial = 0;
+const store = new MemoryProvisionStore();
+const service = new ProvisioningService({
+  store,
+  machines: { get: () => enrolled, enrolled: () => [enrolled] },
+  ledger: {
+    async prepare(owner, kind, body, at) {
+      const id = `e${prepared.size}`;
+      prepared.set(id, { owner, kind, body: structuredClone(body), at });
+      return { id, text: id };
+    },
+    async commit(text) {
+      const e = prepared.get(text);
+      if (e !== undefined && !ledger.includes(e)) ledger.push(e);
+    },
+  },
+  queue: { ensure: async () => undefined, publish: async (_m, _id, bytes) => void commands.push(AgentCommandV1.decode(bytes)) },
+  mintHolonUser: async (holon) => `eyJhbGciOiJlZDI1NTE5In0.${Buffer.from(holon).toString('base64url')}.c2ln`,
+  allocateSerial: () => ++serial,
+  cell,
+  clock,
+  logger: pino({ level: 'silent' }),
+});
+
+function manifest(over: Partial<CapabilityManifestV1['grants'][number]['caps']> = {}, depth = 3): CapabilityManifestV1 {
+  return { grants: [{ action: '/', resource: '>', caps: { max_children: 4, max_depth: depth, rate_per_epoch: 100, cpu_seconds: 600, gpu_seconds: 0, storage_bytes: 2 ** 30, egress_bytes: 2 ** 28, cost_usd_cents: 50, ...over }, not_before: T0 - 60_000, not_after: T0 + 2 * HOUR }] };
+}
+
+function request(by: Signer, fields: Partial<ProvisioningRequestV1> = {}): ProvisioningRequestV1 {
+  const now = clock.now();
+  return ProvisioningRequestV1.seal(
+    {
+      requesting_holon: encodeId('holon', by.publicKey),
+      requested_role: 'GENERAL_COMPUTE',
+      requested_capabilities: manifest(),
+      resource_budget: { compute_cpu_seconds: 600, compute_gpu_seconds: 0, storage_bytes: 2 ** 30, network_egress_bytes: 2 ** 28, cost_usd_cents: 50, valid_until: timeAt(now + 2 * HOUR), on_exhaustion: 'TEARDOWN' },
+      constraints: { os: ['linux'] },
+      request_nonce: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url'),
+      created_at: timeAt(now),
+      expires_at: now + HOUR,
+      delegation_chain: [],
+      ...fields,
+    },
+    by,
+  );
+}
+
+function report(digest: CasDigest, unit: string, holon: Signer, prover: Signer = holon, event: 'PROVISIONED' | 'DESTROYED' = 'PROVISIONED'): UnitReportV1 {
+  const holonId = encodeId('holon', holon.publicKey);
+  return UnitReportV1.seal(
+    {
+      event,
+      request_digest: digest,
+      machine_id: machineId,
+      unit_name: unit,
+      holon_id: holonId,
+      ...(event === 'PROVISIONED' ? { nats_user_key: 'U' + 'A'.repeat(55), holon_key_proof: proveHolonKey(digest, holonId, prover) } : {}),
+      adapter: 'noop',
+      at: timeAt(clock.now()),
+    },
+    machine,
+  );
+}
+const subject = `holon.${convertId(machineId, 'holon')}.unit`;
+
+void t.test('a unit from request to destruction, every step once', async (t) => {
+  const req = request(principal);
+  const digest = ProvisioningRequestV1.digest(req);
+  const placed = await service.provision(req);
+  t.match(placed.holon, { state: 'PLACED', machine_id: machineId, request_digest: digest });
+  t.equal(commands.at(-1)?.op, 'provision', 'the agent got its command');
+  t.same((await service.provision(req)).holon, placed.holon, 'a re-sent request: the same answer, no second step');
+  await refusesAsync(t, () => service.provision(request(principal, { request_nonce: req.request_nonce, requested_role: 'BUILD_WORKER' })), { code: 'HOLON_E_REPLAY', path: '.request_nonce' }, 'the nonce again with another body');
+  const unit = placed.holon.unit_name as string;
+  const holon = signerFromSeed(generateEd25519().seed);
+  await refusesAsync(t, () => service.unitReport(report(digest, unit, holon, signerFromSeed(generateEd25519().seed)), subject, machineId), { code: 'HOLON_E_HOLON_KEY_PROOF' });
+  await refusesAsync(t, () => service.unitReport(report(digest, unit, holon), `holon.${encodeId('holon', holon.publicKey)}.unit`, machineId), { code: 'HOLON_E_UNIT_REPORT' }, 'wrong subject');
+  const ok = await service.unitReport(report(digest, unit, holon), subject, machineId);
+  t.equal(ok.receipt?.assigned_holon_id, encodeId('holon', holon.publicKey), 'receipt issued');
+  t.same((await service.unitReport(report(digest, unit, holon), subject, machineId)).receipt, ok.receipt, 'reported again: the same receipt');
+
+  // A second provisioning claiming the same holon id: refused and recorded.
+  const second = await service.provision(request(principal));
+  await refusesAsync(t, () => service.unitReport(report(second.holon.request_digest, second.holon.unit_name as string, holon), subject, machineId), { code: 'HOLON_E_HOLON_ID_TAKEN' });
+  t.equal(ledger.filter((e) => e.kind === 'SECURITY_HOLON_ID_CLAIM_REFUSED').length, 1, 'the second claim is in the ledger');
+
+  const holonId = encodeId('holon', holon.publicKey);
+  const td = TeardownRequestV1.seal({ holon_id: holonId, reason: 'REQUESTED', requested_at: timeAt(clock.now()) } as never, principal);
+  const down = await service.teardown(td);
+  t.equal(down.holon.state, 'TEARDOWN');
+  t.equal(commands.at(-1)?.op, 'destroy', 'the agent got its destroy command');
+  const gone = await service.unitReport(report(TeardownRequestV1.digest(td), unit, holon, holon, 'DESTROYED'), subject, machineId);
+  t.equal(gone.destruction?.holon_id, holonId, 'destruction receipt');
+  t.equal(store.get(digest)?.state, 'DESTROYED');
+});
+
+void t.test('quotas and budgets only shrink down the tree', async (t) => {
+  const parentKey = signerFromSeed(generateEd25519().seed);
+  const req = request(principal, { requested_capabilities: manifest({ rate_per_epoch: 1, max_children: 2 }) });
+  const placed = await service.provision(req);
+  await service.unitReport(report(placed.holon.request_digest, placed.holon.unit_name as string, parentKey), subject, machineId);
+  const child = (over: Partial<CapabilityManifestV1['grants'][number]['caps']> = {}): ProvisioningRequestV1 =>
+    request(parentKey, { requested_capabilities: manifest({ rate_per_epoch: 1, max_children: 1, cpu_seconds: 100, ...over }, 2), resource_budget: { ...req.resource_budget, compute_cpu_seconds: 100 } });
+  await refusesAsync(t, () => service.provision(child({ rate_per_epoch: 2 })), { code: 'HOLON_E_CAP_AMPLIFICATION' }, 'a child may not hold a larger quota');
+  t.equal((await service.provision(child())).holon.state, 'PLACED', 'the first child this epoch');
+  await refusesAsync(t, () => service.provision(child()), { code: 'HOLON_E_QUOTA_EXCEEDED', path: '.requested_capabilities' }, 'rate_per_epoch 1: the second is refused');
+  clock.advance(HOUR);
+  await refusesAsync(t, () => service.provision(request(parentKey, { requested_capabilities: manifest({ rate_per_epoch: 1, max_children: 1, cpu_seconds: 600 }, 2), resource_budget: { ...req.resource_budget, compute_cpu_seconds: 600, valid_until: timeAt(clock.now() + HOUR) } })), { code: 'HOLON_E_BUDGET_EXCEEDED', path: '.resource_budget.compute_cpu_seconds' }, 'next epoch: the quota allows it, the budget left (500 of 600) does not');
+});
+
+void t.test('the ledger alone rebuilds the records: same events, same records', async (t) => {
+  const rebuilt = new Map<string, ProvisionRecord>();
+  for (const e of ledger) {
+    if (!isProvisionEventKind(e.kind)) continue;
+    const ev = parseProvisionEvent(e.kind, e.body);
+    rebuilt.set(ev.request_digest, applyProvisionEvent(rebuilt.get(ev.request_digest), ev, e.at));
+  }
+  t.equal(rebuilt.size, store.count(), 'every provisioning');
+  for (const [digest, rec] of rebuilt) t.same(rec, store.get(digest as CasDigest), `${digest.slice(0, 19)}… identical`);
+});

@@ -1,0 +1,91 @@
+/**
+ * The ledger is the source of truth (DESIGN §9): delete the orchestrator's
+ * SQLite files while units run, start again, and the cell says exactly what it
+ * said before — `holonctl machines --json`, `holonctl holons --all --json` —
+ * and a re-sent request is answered with the same receipt.
+ */
+import t from 'tap';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { requestSigned } from '../../adapters/nats/request-reply.js';
+import { convertId, encodeId } from '../../bus-schemas/ids.js';
+import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
+import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
+import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
+import { ProvisionStatusV1 } from '../../bus-schemas/v1/unit-flow.js';
+import { holonctl, makeTemp } from '../cli/init-helpers.js';
+import { busOf, principalOf, startUp, stopUp, type RunningUp } from '../provision/up-fixture.js';
+
+const HOUR = 3_600_000;
+const { dir: tmp, remove } = makeTemp('holonet-rebuild-');
+t.teardown(remove);
+const dir = join(tmp, 'cell');
+
+function sealedRequest(): ProvisioningRequestV1 {
+  const p = principalOf(dir);
+  const now = Date.now();
+  return ProvisioningRequestV1.seal(
+    {
+      requesting_holon: encodeId('holon', p.publicKey),
+      requested_role: 'GENERAL_COMPUTE',
+      requested_capabilities: { grants: [{ action: '/', resource: '>', caps: { max_children: 1, max_depth: 1, rate_per_epoch: 10, cpu_seconds: 60, gpu_seconds: 0, storage_bytes: 2 ** 20, egress_bytes: 2 ** 20, cost_usd_cents: 1 }, not_before: now - 60_000, not_after: now + HOUR }] },
+      resource_budget: { compute_cpu_seconds: 60, compute_gpu_seconds: 0, storage_bytes: 2 ** 20, network_egress_bytes: 2 ** 20, cost_usd_cents: 1, valid_until: timeAt(now + HOUR), on_exhaustion: 'TEARDOWN' },
+      constraints: { os: ['linux'] },
+      request_nonce: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url'),
+      created_at: timeAt(now),
+      expires_at: now + HOUR,
+      delegation_chain: [],
+    },
+    p,
+  );
+}
+
+async function send(up: RunningUp, req: ProvisioningRequestV1): Promise<ProvisionStatusV1> {
+  const conn = await busOf(up);
+  try {
+    let s = await requestSigned(conn, { subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, request: req, replyType: ProvisionStatusV1, responder: convertId(up.report.cell_id, 'key'), timeoutMs: 15_000 });
+    for (let i = 0; i < 100 && s.receipt === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await requestSigned(conn, { subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, request: req, replyType: ProvisionStatusV1, responder: convertId(up.report.cell_id, 'key'), timeoutMs: 15_000 });
+    }
+    return s;
+  } finally {
+    await conn.close();
+  }
+}
+
+const views = (up: RunningUp): { machines: unknown; holons: unknown } => {
+  const m = holonctl(['machines', ...up.bus, '--json']);
+  const h = holonctl(['holons', '--all', ...up.bus, '--json']);
+  if (m.status !== 0 || h.status !== 0) throw new Error(`holonctl failed: ${m.stderr}${h.stderr}`);
+  return { machines: JSON.parse(m.stdout), holons: JSON.parse(h.stdout) };
+};
+
+void t.test('delete the SQLite files while units run: the same answers after a restart', async (t) => {
+  const first = await startUp(dir, { isolation: 'noop' });
+  let before: { machines: unknown; holons: unknown };
+  const req = sealedRequest();
+  let receipt: ProvisionStatusV1['receipt'];
+  try {
+    const kept = await send(first, req);
+    t.equal(kept.holon.state, 'RUNNING', 'a unit runs');
+    receipt = kept.receipt;
+    const other = JSON.parse(holonctl(['provision', '--role', 'GENERAL_COMPUTE', ...first.bus, '--json']).stdout) as ProvisionStatusV1;
+    const down = holonctl(['teardown', other.holon.holon_id as string, ...first.bus, '--json']);
+    t.equal(down.status, 0, `a second one is torn down: ${down.stderr.slice(0, 200)}`);
+    before = views(first);
+  } finally {
+    await stopUp(first);
+  }
+  const gone = readdirSync(dir).filter((f) => /^(orchestrator|provisions)\.db/.test(f));
+  for (const f of gone) rmSync(join(dir, f));
+  t.ok(gone.some((f) => f === 'provisions.db') && gone.some((f) => f === 'orchestrator.db'), `deleted ${gone.join(', ')}`);
+
+  const second = await startUp(dir, { isolation: 'noop' });
+  t.teardown(() => stopUp(second));
+  t.same(views(second), before, 'holonctl machines and holons --all: identical to before');
+  const again = await send(second, req);
+  t.same(again.receipt, receipt, 'the re-sent request: the same receipt');
+  const audit = holonctl(['audit', '--server', second.report.nats_url, '--creds', second.report.creds, '--json']);
+  t.equal(audit.status, 0, 'the ledger still audits clean');
+});
