@@ -8,7 +8,7 @@ import type { IsolationPort } from '../bus-schemas/units/port.js';
 import { UnitManager, type TenantEnvPort } from './unit-manager.js';
 import type { Clock } from '../bus-schemas/clock.js';
 import { BootstrapClient } from './bootstrap-client.js';
-import type { AgentBus, BusConnector } from './bus-port.js';
+import type { AgentBus, AgentBusConnector } from './bus-port.js';
 import { bootstrapInboxPrefix, inboxPrefix } from '../bus-schemas/subjects.js';
 import type { AgentConfig } from './config.js';
 import type { Enrollment } from './enrollment.js';
@@ -20,7 +20,7 @@ import { loadOrCreateMachineKey, loadOrCreateNatsKey, type NkeyPort } from './ma
 export interface AgentPorts {
   store: KeyStore;
   nkeys: NkeyPort;
-  bus: BusConnector;
+  bus: AgentBusConnector;
   probes: HostProbePort;
   tpm: TpmPort | undefined;
   clock: Clock;

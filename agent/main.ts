@@ -6,7 +6,8 @@
  *
  * Validates the config (exit 78 naming the JSON path), then runs the agent
  * with the real ports: the data dir on disk, adapters/probes, adapters/tpm
- * (TpmAttestor), adapters/nats credentials, and @nats-io/transport-node.
+ * (TpmAttestor), adapters/nats credentials and its agent bus
+ * (adapters/nats/agent-bus.ts over @nats-io/transport-node).
  * JSON logs (pino) on stdout, key material redacted. SIGTERM/SIGINT: stop
  * heartbeats, drain the connection, exit 0.
  *
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { fmtCreds } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
 import { pino, type Logger } from 'pino';
+import { natsAgentBus } from '../adapters/nats/agent-bus.js';
 import { createNkeySeed, nkeyPublic } from '../adapters/nats/credentials.js';
 import { createProbeManager } from '../adapters/probes/index.js';
 import { createBastilleIsolation } from '../adapters/isolation/bastille/index.js';
@@ -27,7 +29,7 @@ import { createLinuxIsolation } from '../adapters/isolation/linux/index.js';
 import { createNoopIsolation } from '../adapters/isolation/noop/index.js';
 import { createDirectorySecretStore, createVaultwardenSecretStore, renderDotEnv, type SecretStore } from '../adapters/secrets/index.js';
 import type { IsolationPort } from '../bus-schemas/units/port.js';
-import type { TenantEnvPort } from './unit-manager.js';
+import type { TenantEnvPort } from './unit-steps.js';
 import { TpmAttestor } from '../adapters/tpm/index.js';
 import { BootstrapError } from '../bus-schemas/bootstrap/bootstrap-error.js';
 import { systemClock } from '../bus-schemas/clock.js';
@@ -36,7 +38,6 @@ import { AgentConfigError, CellRefusedError, CellReplyError, KeyFileError } from
 import { runAgent, StopRequested } from './agent.js';
 import { parseAgentConfig, type AgentConfig } from './config.js';
 import { FsKeyStore } from './fs-key-store.js';
-import { natsConnector } from './nats-connector.js';
 import { AGENT_FILES } from './key-store.js';
 import type { TpmPort } from './host-ports.js';
 import type { NkeyPort } from './machine-key.js';
@@ -148,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       {
         store,
         nkeys,
-        bus: natsConnector({ servers: cfg.nats.servers, connectTimeoutMs: cfg.bootstrap.requestTimeoutMs }, log),
+        bus: natsAgentBus({ servers: cfg.nats.servers, connectTimeoutMs: cfg.bootstrap.requestTimeoutMs }, log),
         probes: createProbeManager({ dataDir: cfg.dataDir, labels: cfg.labels }),
         tpm: cfg.tpm.mode === 'off' ? undefined : tpmPort(cfg),
         clock: systemClock,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fmtCreds } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
 import { pino, type Logger } from 'pino';
+import { natsAgentBus } from '../../adapters/nats/agent-bus.js';
 import { createNkeySeed, nkeyPublic } from '../../adapters/nats/credentials.js';
 import { TpmAttestor } from '../../adapters/tpm/index.js';
 import { runAgent, StopRequested, type RunningAgent } from '../../agent/agent.js';
@@ -16,7 +17,6 @@ import { parseAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { FsKeyStore } from '../../agent/fs-key-store.js';
 import type { HostProbePort, TpmPort } from '../../agent/host-ports.js';
 import type { NkeyPort } from '../../agent/machine-key.js';
-import { natsConnector } from '../../agent/nats-connector.js';
 import { systemClock } from '../../bus-schemas/clock.js';
 import type { PcrSelection } from '../../bus-schemas/tpm/index.js';
 import { platformReport, resourceCapacity } from '../bus-schemas/v1/samples.js';
@@ -104,7 +104,7 @@ export function startAgent(input: AgentConfigInput & { tpm: TpmPort | undefined 
     {
       store: new FsKeyStore(config.dataDir),
       nkeys,
-      bus: natsConnector({ servers: config.nats.servers, connectTimeoutMs: 5000 }, log.logger),
+      bus: natsAgentBus({ servers: config.nats.servers, connectTimeoutMs: 5000 }, log.logger),
       probes: sampleProbes,
       tpm: input.tpm,
       clock: systemClock,
