@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS provision_outbox (seq INTEGER PRIMARY KEY AUTOINCREME
 `;
 
 /** The schema version this code writes. */
-export const PROVISION_SCHEMA_VERSION = 1;
+export const PROVISION_SCHEMA_VERSION = 2;
 
 /**
  * Upgrades, one per version step, each in one transaction with the version bump.
@@ -91,6 +91,8 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       if (typeof old.command === 'string') setText.run(old.command, c.id);
     }
   },
+  // 1 → 2: a small key/value table for what the projection knows about itself (the ledger position it reflects).
+  (db) => db.exec('CREATE TABLE IF NOT EXISTS projection_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)'),
 ];
 
 /** Bring `db` to PROVISION_SCHEMA_VERSION, one step per transaction; refuse a file written by a newer version. */
@@ -143,6 +145,8 @@ export class SqliteProvisionStore<R extends StoredProvision> {
       countChildren: db.prepare("SELECT COUNT(*) AS n FROM provisions WHERE requester = ? AND state NOT IN ('DESTROYED', 'REFUSED')"),
       countPlaced: db.prepare('SELECT COUNT(*) AS n FROM provisions WHERE requester = ? AND placed_at >= ?'),
       clear: db.prepare('DELETE FROM provisions'),
+      getMeta: db.prepare('SELECT value FROM projection_meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO projection_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       clearOutbox: db.prepare('DELETE FROM provision_outbox'),
       byUnit: db.prepare("SELECT record FROM provisions WHERE unit_name = ? AND state NOT IN ('DESTROYED', 'REFUSED') LIMIT 1"),
       pending: db.prepare('SELECT id, kind, text FROM provision_outbox ORDER BY seq'),
@@ -212,6 +216,12 @@ export class SqliteProvisionStore<R extends StoredProvision> {
   }
   countPlacedSince(requester: string, since: number): number {
     return (this.#q.countPlaced!.get(requester, since) as { n: number }).n;
+  }
+  getMeta(key: string): string | undefined {
+    return (this.#q.getMeta!.get(key) as { value: string } | undefined)?.value;
+  }
+  setMeta(key: string, value: string): void {
+    this.#q.setMeta!.run(key, value);
   }
   /** Forget every record and outbox entry (before a rebuild from the ledger). */
   clear(): void {

@@ -77,5 +77,8 @@ export interface ProvisionStore {
   count(): number;
   /** Forget everything (before a rebuild from the ledger). */
   clear(): void;
+  /** What the projection knows about itself (e.g. the ledger position it reflects). */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   close(): void;
 }

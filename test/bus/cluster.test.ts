@@ -46,7 +46,9 @@ void t.test('R3 LEDGER on a 3-node cluster survives killing a node', async (t) =
   t.equal(si.cluster?.replicas?.length, 2, 'a leader and two followers');
 
   const writer = new LedgerWriter(conn, { signer: cell, clock: systemClock, timeoutMs: 2000 });
-  for (let i = 0; i < 20; i++) await writer.append(holon, 'METERED', { i });
+  // A new R3 stream may still be electing its leader (nats-server 2.10+ answers "no responders" meanwhile).
+  await eventually(() => conn.jsm.streams.info('LEDGER').then((i) => (i.cluster?.leader !== undefined ? i : Promise.reject(new Error('no leader yet')))));
+  for (let i = 0; i < 20; i++) await eventually(() => writer.append(holon, 'METERED', { i }));
 
   // Racing writers, one per node. nats-server 2.9 clusters do not serialize
   // expected-last-subject-sequence (nats-server#4320): forks may happen, and

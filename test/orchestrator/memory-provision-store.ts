@@ -71,6 +71,13 @@ export class MemoryProvisionStore implements ProvisionStore {
   count(): number {
     return this.records.size;
   }
+  readonly meta = new Map<string, string>();
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
+  }
   clear(): void {
     this.records.clear();
     this.outbox = [];
