@@ -18,22 +18,21 @@ import { mintUserJwt } from '../adapters/nats/credentials.js';
 import { holonGrant } from '../bus-schemas/grants.js';
 import { declareStreams } from '../adapters/nats/declare.js';
 import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
-import { LedgerWriter, type PreparedAppend } from '../adapters/nats/ledger-writer.js';
+import { AgentCommandQueue } from '../adapters/nats/command-queue.js';
+import { ledgerOutbox } from '../adapters/nats/ledger-outbox.js';
+import { LedgerWriter } from '../adapters/nats/ledger-writer.js';
 import { serve, type Service } from '../adapters/nats/request-reply.js';
 import { SqliteMachineStore } from '../adapters/sqlite/machine-store.js';
 import { systemClock } from '../bus-schemas/clock.js';
-import type { CasDigest } from '../bus-schemas/digest.js';
 import { holonetStreams } from '../bus-schemas/streams.js';
-import { API_SUBJECTS, bootstrapInboxPrefix, inboxPrefix, type LedgerOwner } from '../bus-schemas/subjects.js';
+import { API_SUBJECTS, bootstrapInboxPrefix, inboxPrefix } from '../bus-schemas/subjects.js';
 import { BootstrapAttestV1 } from '../bus-schemas/v1/bootstrap-attest.js';
 import { BootstrapChallengeV1 } from '../bus-schemas/v1/bootstrap-challenge.js';
 import { BootstrapHelloV1 } from '../bus-schemas/v1/bootstrap-hello.js';
 import { BootstrapStatusRequestV1 } from '../bus-schemas/v1/bootstrap-status-request.js';
 import { BootstrapStatusV1 } from '../bus-schemas/v1/bootstrap-status.js';
-import { LedgerEntryV1 } from '../bus-schemas/v1/ledger-entry.js';
 import { MachineApprovalV1 } from '../bus-schemas/v1/machine-approval.js';
-import { timeAt } from '../bus-schemas/v1/time-envelope.js';
-import { BootstrapService, type MachineLedger } from './bootstrap-service.js';
+import { BootstrapService } from './bootstrap-service.js';
 import { loadCellMaterial, type CellMaterial } from './cell-material.js';
 import { ConfigError, EXIT_CONFIG, loadOrchestratorConfig, type OrchestratorConfig } from './config.js';
 import type { CredentialMinter } from './enrollment.js';
@@ -42,85 +41,21 @@ import { MachineListRequestV1, MachineListV1 } from '../bus-schemas/v1/machine-l
 import type { MachineRecord } from './machine-registry.js';
 import type { MachineStore } from './machine-store.js';
 import { dirname, join } from 'node:path';
-import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { AGENT_COMMAND_TOKEN, agentConsumerName, cmdSubject, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
 import { JobCommandV1, JobRequestV1, JobResultV1 } from '../bus-schemas/v1/job.js';
 import { requestSigned } from '../adapters/nats/request-reply.js';
 import { convertId } from '../bus-schemas/ids.js';
 import { ProvisioningRequestV1 } from '../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../bus-schemas/v1/teardown-request.js';
 import { HolonListRequestV1, HolonListV1, ProvisionStatusRequestV1, ProvisionStatusV1, UnitReportReplyV1, UnitReportV1 } from '../bus-schemas/v1/unit-flow.js';
-import { ProvisioningService, type CommandQueue, type ProvisionLedger } from './provisioning/provisioning-service.js';
+import { ProvisioningService } from './provisioning/provisioning-service.js';
 import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
+import type { StepLedger } from './step-writer.js';
 
 const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]';
-
-/** The ledger port over LedgerWriter's prepare/commit; the outbox text is the prepared entry, re-committable after a crash. */
-function machineLedger(writer: LedgerWriter): MachineLedger {
-  return {
-    async prepare(owner, kind, body, at) {
-      const p = await writer.prepare(owner, kind, body, { at: timeAt(at) });
-      const text = JSON.stringify({
-        owner: p.owner,
-        kind: p.sealed.entry.kind,
-        subject: p.subject,
-        bytes: Buffer.from(p.sealed.bytes).toString('base64url'),
-        digest: p.sealed.digest,
-        expect: p.expectLastSubjectSeq,
-        ...(p.expectLastSeq !== undefined ? { expectLast: p.expectLastSeq } : {}),
-      });
-      return { id: p.sealed.digest, text };
-    },
-    async commit(entry) {
-      const j = JSON.parse(entry.text) as { owner: LedgerOwner; subject: string; bytes: string; digest: CasDigest; expect: number; expectLast?: number };
-      const bytes = new Uint8Array(Buffer.from(j.bytes, 'base64url'));
-      const prepared: PreparedAppend = {
-        owner: j.owner,
-        subject: j.subject,
-        sealed: { entry: LedgerEntryV1.decode(bytes), bytes, digest: j.digest },
-        expectLastSubjectSeq: j.expect,
-        ...(j.expectLast !== undefined ? { expectLastSeq: j.expectLast } : {}),
-      };
-      // A prepared entry whose place was taken meanwhile is sealed again on the current head (never lost, never doubled).
-      await writer.commitOrReseal(prepared);
-    },
-  };
-}
-
-/** The provisioning ledger port: the same prepare/commit, with the prepared entry carried as outbox text. */
-function provisionLedger(ledger: MachineLedger): ProvisionLedger {
-  return {
-    prepare: (owner, kind, body, at) => ledger.prepare(owner, kind, body, at),
-    commit: (text) => ledger.commit({ id: '', text }),
-  };
-}
-
-/** Each agent's CMD work queue, delivered by a durable push consumer to holon.<host>.cmd (its own subject space). */
-function commandQueue(admin: BusConnection, writer: BusConnection, log: Logger): CommandQueue {
-  const ensured = new Set<string>();
-  return {
-    async ensure(machineId) {
-      if (ensured.has(machineId)) return;
-      const name = agentConsumerName(machineId);
-      await admin.jsm.consumers.add('CMD', {
-        durable_name: name,
-        filter_subject: cmdSubject(machineId),
-        deliver_subject: holonSubject(convertId(machineId, 'holon'), AGENT_COMMAND_TOKEN),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: 30_000_000_000,
-        max_ack_pending: 256,
-      });
-      ensured.add(machineId);
-      log.debug({ machine_id: machineId, consumer: name }, 'agent command queue ready');
-    },
-    async publish(machineId, msgId, bytes) {
-      await writer.js.publish(cmdSubject(machineId), bytes, { msgID: msgId });
-    },
-  };
-}
 
 /**
  * Holon certificate serials in blocks of 256: one synchronous (fsynced)
@@ -160,18 +95,26 @@ function credentialMinter(cell: CellMaterial): CredentialMinter {
 
 /**
  * Fault injection for the crash tests only: with HOLONET_TEST_CRASH_AFTER=<LEDGER KIND>
- * the process SIGKILLs itself right after the store committed the step that
- * carries that entry — persisted, not yet published, not answered.
+ * the process SIGKILLs itself when an entry of that kind it prepared is about
+ * to be published. The step writer publishes only after the store committed
+ * the step that carries the entry (bootstrap and provisioning alike): the
+ * step is persisted, not yet published, not answered.
  */
-function withCrashPoint(store: MachineStore, kind: string | undefined, log: Logger): MachineStore {
-  if (kind === undefined || kind === '') return store;
+function withCrashPoint(ledger: StepLedger, kind: string | undefined, log: Logger): StepLedger {
+  if (kind === undefined || kind === '') return ledger;
   log.warn({ kind }, 'HOLONET_TEST_CRASH_AFTER is set: this process will kill itself (test fault injection)');
-  const commit = store.commit.bind(store);
-  store.commit = (step) => {
-    commit(step);
-    if (step.outbox !== undefined && step.outbox.text.includes(`"kind":"${kind}"`)) process.kill(process.pid, 'SIGKILL');
+  const armed = new Set<string>();
+  return {
+    async prepare(owner, entryKind, body, at) {
+      const p = await ledger.prepare(owner, entryKind, body, at);
+      if (entryKind === kind) armed.add(p.text);
+      return p;
+    },
+    async commit(text) {
+      if (armed.has(text)) process.kill(process.pid, 'SIGKILL');
+      await ledger.commit(text);
+    },
   };
-  return store;
 }
 
 function fail(message: string, code: number): never {
@@ -211,13 +154,15 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   // The ledger is the source of truth: a missing projection file (either one) is rebuilt from it.
   const provisionsPath = join(dirname(cfg.database), 'provisions.db');
   const fresh = !existsSync(cfg.database) || !existsSync(provisionsPath);
-  const store = withCrashPoint(new SqliteMachineStore<MachineRecord>(cfg.database), process.env.HOLONET_TEST_CRASH_AFTER, log);
+  const store: MachineStore = new SqliteMachineStore<MachineRecord>(cfg.database);
   const provisions: ProvisionStore = new SqliteProvisionStore<ProvisionRecord>(provisionsPath);
   if (fresh || opts.rebuild) await rebuild(admin, store, provisions, cell, log);
   const writer = new LedgerWriter(ledgerConn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
+  // One ledger outbox for both services: prepared entries persist with their steps, then publish (step-writer.ts).
+  const ledger = withCrashPoint(ledgerOutbox(writer), process.env.HOLONET_TEST_CRASH_AFTER, log);
   const service = new BootstrapService({
     store,
-    ledger: machineLedger(writer),
+    ledger,
     minter: credentialMinter(cell),
     cell,
     config: cfg,
@@ -226,21 +171,12 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   });
   await service.start();
 
-  const crashKind = process.env.HOLONET_TEST_CRASH_AFTER;
-  if (crashKind !== undefined && crashKind !== '') {
-    // Same fault injection as withCrashPoint, for provisioning steps: killed once the step is persisted, before its outbox is published.
-    const commit = provisions.commit.bind(provisions);
-    provisions.commit = (step) => {
-      commit(step);
-      if ((step.outbox ?? []).some((o) => o.kind === 'ledger' && o.text.includes(`"kind":"${crashKind}"`))) process.kill(process.pid, 'SIGKILL');
-    };
-  }
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
   const provisioning = new ProvisioningService({
     store: provisions,
     machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store) },
-    ledger: provisionLedger(machineLedger(writer)),
-    queue: commandQueue(admin, ledgerConn, log),
+    ledger,
+    queue: new AgentCommandQueue(admin, ledgerConn, log),
     jobs: {
       run: (machineId, command, timeoutMs) =>
         requestSigned(conn, {

@@ -9,11 +9,11 @@
  *
  * Every state change is an event applied by the one reducer
  * (provision-events.ts) and committed with its ledger entry and command in
- * one transaction (the outbox), then published. The request digest keys
- * everything: a step already taken is answered again with what was
- * persisted; a crash between persisting and publishing is repaired by
- * flushing the outbox at start and before every step (re-publishing
- * collapses on the entry digest / command msg id).
+ * one transaction (the outbox), then published (../step-writer.ts). The
+ * request digest keys everything: a step already taken is answered again
+ * with what was persisted; a crash between persisting and publishing is
+ * repaired by flushing the outbox at start (re-publishing collapses on the
+ * entry digest / command msg id).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../bus-schemas/clock.js';
@@ -41,23 +41,18 @@ import {
 } from '../../bus-schemas/v1/unit-flow.js';
 import type { CellMaterial } from '../cell-material.js';
 import type { MachineRecord } from '../machine-registry.js';
+import { StepWriter, type StepLedger } from '../step-writer.js';
 import { authorize, CLOCK_SKEW_MS } from './authorize.js';
 import { pendingCommand } from './commands.js';
 import { runJob, type AgentJobs } from './jobs.js';
 import { applyProvisionEvent, provisionEventBody, type ProvisionEvent } from './provision-events.js';
 import { ProvisionError } from './provision-errors.js';
-import type { ProvisionOutboxEntry, ProvisionRecord, ProvisionStore } from './provision-store.js';
+import type { ProvisionRecord, ProvisionStore } from './provision-store.js';
 import * as queries from './queries.js';
 
 export { CLOCK_SKEW_MS, PROVISION_EPOCH_MS, ROOT_MANIFEST, unitNameFor } from './authorize.js';
 export { JobRefusedError, type AgentJobs } from './jobs.js';
 export { pendingCommand } from './commands.js';
-
-/** The ledger: seal an entry now (persisted in the outbox by the caller), publish it later. */
-export interface ProvisionLedger {
-  prepare(owner: HolonIdV1, kind: string, body: JsonValue, at: number): Promise<{ id: string; text: string }>;
-  commit(text: string): Promise<void>;
-}
 
 /** The agents' work queues. */
 export interface CommandQueue {
@@ -70,7 +65,7 @@ export interface CommandQueue {
 export interface ProvisioningDeps {
   store: ProvisionStore;
   machines: { get(id: PublicKeyIdV1): MachineRecord | undefined; enrolled(): MachineRecord[] };
-  ledger: ProvisionLedger;
+  ledger: StepLedger;
   queue: CommandQueue;
   jobs?: AgentJobs;
   /** a NATS user JWT for the holon's own nkey, allowed only `holon.<id>.>` */
@@ -86,27 +81,24 @@ export interface ProvisioningDeps {
 export class ProvisioningService {
   readonly #d: ProvisioningDeps;
   readonly #locks = new KeyedLock();
+  readonly #writer: StepWriter<AgentCommandV1>;
 
   constructor(deps: ProvisioningDeps) {
     this.#d = deps;
+    this.#writer = new StepWriter<AgentCommandV1>({ ledger: deps.ledger, outbox: deps.store, clock: deps.clock, commands: { id: (c) => `cmd:${c.request_digest}`, send: (c) => this.#send(c) } });
+  }
+
+  async #send(c: AgentCommandV1): Promise<void> {
+    await this.#d.queue.ensure(c.machine_id);
+    await this.#d.queue.publish(c.machine_id, c.request_digest, AgentCommandV1.encode(c));
   }
 
   /** Publish what a crash left in the outbox; make sure the queues of steps still waiting on an agent exist. */
   async start(): Promise<void> {
-    for (const o of this.#d.store.pendingOutbox()) await this.#publish(o);
+    await this.#writer.flush();
     for (const r of this.#d.store.inStates(['PLACED', 'TEARDOWN'])) {
       if (r.machineId !== null) await this.#d.queue.ensure(r.machineId);
     }
-  }
-
-  async #publish(o: ProvisionOutboxEntry): Promise<void> {
-    if (o.kind === 'ledger') {
-      await this.#d.ledger.commit(o.text);
-    } else {
-      await this.#d.queue.ensure(o.command.machine_id);
-      await this.#d.queue.publish(o.command.machine_id, o.command.request_digest, AgentCommandV1.encode(o.command));
-    }
-    this.#d.store.removeOutbox(o.id);
   }
 
   /**
@@ -122,15 +114,8 @@ export class ProvisioningService {
   }
 
   /** Persist `record` with one entry of `owner`'s chain (and a command), in one transaction; then publish them. */
-  async #append(owner: HolonIdV1, kind: string, body: JsonValue, record: ProvisionRecord, command?: AgentCommandV1, at = this.#d.clock.now()): Promise<void> {
-    const cmd: ProvisionOutboxEntry | undefined = command !== undefined ? { id: `cmd:${command.request_digest}`, kind: 'command', command } : undefined;
-    await this.#locks.run(`ledger:${owner}`, async () => {
-      const p = await this.#d.ledger.prepare(owner, kind, body, at);
-      const entry: ProvisionOutboxEntry = { id: p.id, kind: 'ledger', text: p.text };
-      this.#d.store.commit({ record, outbox: cmd !== undefined ? [entry, cmd] : [entry] });
-      await this.#publish(entry);
-    });
-    if (cmd !== undefined) await this.#publish(cmd);
+  #append(owner: HolonIdV1, kind: string, body: JsonValue, record: ProvisionRecord, command?: AgentCommandV1, at = this.#d.clock.now()): Promise<void> {
+    return this.#writer.write({ owner, kind, body, at }, (outbox) => this.#d.store.commit({ record, outbox }), command);
   }
 
   // --- provision ---------------------------------------------------------------------------------
@@ -342,11 +327,7 @@ export class ProvisioningService {
       jobs: this.#d.jobs,
       cell: this.#d.cell,
       clock: this.#d.clock,
-      append: (owner, kind, body) =>
-        this.#locks.run(`ledger:${owner}`, async () => {
-          const p = await this.#d.ledger.prepare(owner, kind, body, this.#d.clock.now());
-          await this.#d.ledger.commit(p.text);
-        }),
+      append: (owner, kind, body) => this.#writer.append(owner, kind, body),
     });
   }
 
