@@ -5,9 +5,10 @@
  * Plus the one place that turns a cell's reply bytes into a verified object
  * or a typed refusal.
  */
+import type { CasDigest } from '../bus-schemas/digest.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { RefusalV1 } from '../bus-schemas/v1/refusal.js';
-import { decodeJson, type SealedWireType } from '../bus-schemas/wire.js';
+import { decodeSignedReply } from '../bus-schemas/signed-reply.js';
+import type { SealedWireType } from '../bus-schemas/wire.js';
 import { CellReplyError, CellRefusedError } from './agent-error.js';
 
 export {
@@ -19,41 +20,42 @@ export {
   type BusSubscription,
 } from '../bus-schemas/units/bus-port.js';
 
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /**
- * Decode a reply of `type` sealed by `cellKey`, or a RefusalV1. A refusal
- * sealed by the certified cell key is authenticated; before the cell has
- * proven itself (the hello) any refusal is only informational and marked so.
+ * Decode a reply of `type` sealed by `cellKey`, or a RefusalV1 (the rules:
+ * bus-schemas/signed-reply.ts). A refusal sealed by the certified cell key is
+ * authenticated; before the cell has proven itself (the hello) any refusal is
+ * only informational and marked so, and the reply's seal is left to the
+ * caller (verifyChallenge checks it against the certified cell key).
+ * `requestDigest` (digestRaw of the bytes sent) makes a refusal of another
+ * request a CellReplyError rather than a refusal of this one.
  */
-export function decodeCellReply<T>(subject: string, bytes: Uint8Array, type: SealedWireType<T, keyof T & string>, cellKey: PublicKeyIdV1 | undefined): T {
-  let json: unknown;
-  try {
-    json = decodeJson(bytes, type.name, Math.max(type.maxBytes, RefusalV1.maxBytes));
-  } catch (e) {
-    throw new CellReplyError(subject, `not JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof json === 'object' && json !== null && Object.prototype.hasOwnProperty.call(json, RefusalV1.sealField)) {
-    let refusal: RefusalV1;
-    try {
-      refusal = RefusalV1.parse(json);
-      RefusalV1.verify(refusal);
-    } catch (e) {
-      throw new CellReplyError(subject, `a refusal that does not verify: ${(e as Error).message}`, { cause: e });
+export function decodeCellReply<T>(
+  subject: string,
+  bytes: Uint8Array,
+  type: SealedWireType<T, keyof T & string>,
+  cellKey: PublicKeyIdV1 | undefined,
+  requestDigest?: CasDigest,
+): T {
+  const r = decodeSignedReply(bytes, { replyType: type, replySealedBy: cellKey ?? 'deferred', ...(requestDigest !== undefined ? { requestDigest } : {}) });
+  switch (r.kind) {
+    case 'reply':
+      return r.value;
+    case 'refusal': {
+      const { refusal } = r;
+      const authenticated = cellKey !== undefined && refusal.refuser_seal.key === cellKey;
+      throw new CellRefusedError(subject, refusal.code, refusal.reason ?? refusal.message, authenticated);
     }
-    const authenticated = cellKey !== undefined && refusal.refuser_seal.key === cellKey;
-    throw new CellRefusedError(subject, refusal.code, refusal.reason ?? refusal.message, authenticated);
+    case 'not-json':
+      throw new CellReplyError(subject, `not JSON: ${errorMessage(r.error)}`, { cause: r.error });
+    case 'bad-refusal':
+      throw new CellReplyError(subject, `a refusal that does not verify: ${errorMessage(r.error)}`, { cause: r.error });
+    case 'other-request':
+      throw new CellReplyError(subject, `a refusal of another request (${r.requestDigest})`);
+    case 'bad-reply':
+      throw new CellReplyError(subject, `not a valid ${type.name}: ${errorMessage(r.error)}`, { cause: r.error });
+    case 'bad-seal':
+      throw new CellReplyError(subject, `${type.name} is not sealed by the certified cell key ${String(cellKey)}`, { cause: r.error });
   }
-  let value: T;
-  try {
-    value = type.parse(json);
-  } catch (e) {
-    throw new CellReplyError(subject, `not a valid ${type.name}: ${(e as Error).message}`, { cause: e });
-  }
-  if (cellKey !== undefined) {
-    try {
-      type.verify(value, cellKey);
-    } catch (e) {
-      throw new CellReplyError(subject, `${type.name} is not sealed by the certified cell key ${cellKey}`, { cause: e });
-    }
-  }
-  return value;
 }

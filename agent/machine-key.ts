@@ -6,7 +6,8 @@
  * (it may already have leaked), never silently narrowed.
  */
 import { encodeId, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { generateEd25519, publicKeyFromSeed, signerFromSeed, type Signer } from '../bus-schemas/keys.js';
+import { decodeKeyFile, encodeKeyFile } from '../bus-schemas/key-file.js';
+import { generateEd25519, signerFromSeed, type Signer } from '../bus-schemas/keys.js';
 import { KeyFileError } from './agent-error.js';
 import { AGENT_FILES, SECRET_MODE, type KeyStore, type StoredFile } from './key-store.js';
 
@@ -42,18 +43,6 @@ export class NatsUserKey {
   }
 }
 
-interface Ed25519KeyFile {
-  type: 'holonet.ed25519-seed';
-  key_id: PublicKeyIdV1;
-  seed: string;
-}
-
-/** Same format as `holonctl init`'s key files. */
-function encodeKeyFile(seed: Uint8Array): Uint8Array {
-  const file: Ed25519KeyFile = { type: 'holonet.ed25519-seed', key_id: encodeId('key', publicKeyFromSeed(seed)), seed: Buffer.from(seed).toString('base64url') };
-  return new TextEncoder().encode(`${JSON.stringify(file)}\n`);
-}
-
 /** Refuse a secret file that group or others may read or write. */
 export function checkSecretMode(path: string, file: StoredFile): void {
   if ((file.mode & 0o077) !== 0) {
@@ -61,23 +50,18 @@ export function checkSecretMode(path: string, file: StoredFile): void {
   }
 }
 
-function decodeKeyFile(path: string, file: StoredFile): Signer {
+/** The machine key file (format: bus-schemas/key-file.ts), refused as a KeyFileError. */
+function readKeyFile(path: string, file: StoredFile): Signer {
   checkSecretMode(path, file);
-  let parsed: Partial<Ed25519KeyFile>;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(file.bytes)) as Partial<Ed25519KeyFile>;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(file.bytes);
   } catch {
-    throw new KeyFileError(path, 'not a holonet key file (invalid JSON)');
+    throw new KeyFileError(path, 'not a holonet key file (not UTF-8)');
   }
-  if (parsed.type !== 'holonet.ed25519-seed' || typeof parsed.seed !== 'string') throw new KeyFileError(path, 'not a holonet.ed25519-seed key file');
-  let signer: Signer;
-  try {
-    signer = signerFromSeed(new Uint8Array(Buffer.from(parsed.seed, 'base64url')));
-  } catch (e) {
-    throw new KeyFileError(path, 'the seed is not a 32-byte Ed25519 seed', { cause: e });
-  }
-  if (encodeId('key', signer.publicKey) !== parsed.key_id) throw new KeyFileError(path, 'key_id does not match the seed');
-  return signer;
+  const r = decodeKeyFile(text);
+  if (!r.ok) throw new KeyFileError(path, r.reason);
+  return signerFromSeed(r.seed);
 }
 
 /** Load the machine key, or generate it on first start (0600, never replacing an existing file). */
@@ -88,11 +72,11 @@ export async function loadOrCreateMachineKey(store: KeyStore): Promise<MachineId
   if (file === undefined) {
     const { seed } = generateEd25519();
     // Another agent racing us (two starts) loses the link(2) and reads the winner's key.
-    created = (await store.create(AGENT_FILES.machineKey, encodeKeyFile(seed), SECRET_MODE)) === 'written';
+    created = (await store.create(AGENT_FILES.machineKey, new TextEncoder().encode(encodeKeyFile(seed)), SECRET_MODE)) === 'written';
     file = await store.read(AGENT_FILES.machineKey);
     if (file === undefined) throw new KeyFileError(path, 'vanished right after it was written');
   }
-  const signer = decodeKeyFile(path, file);
+  const signer = readKeyFile(path, file);
   return { signer, machineId: encodeId('key', signer.publicKey), created };
 }
 

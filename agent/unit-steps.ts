@@ -24,6 +24,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../bus-schemas/clock.js';
+import { digestRaw } from '../bus-schemas/digest.js';
 import { convertId, type CellIdV1, type HolonIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import type { Signer } from '../bus-schemas/keys.js';
 import { evtSubject, holonSubject, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
@@ -215,6 +216,7 @@ export async function destroyUnit(d: UnitStepDeps, states: UnitStates, cmd: Agen
 
 async function reportToCell(d: UnitStepDeps, report: UnitReportV1): Promise<UnitReportReplyV1> {
   const subject = holonSubject(d.hostHolon, UNIT_REPORT_TOKEN);
-  const bytes = await d.bus.request(subject, UnitReportV1.encode(report), d.requestTimeoutMs);
-  return decodeCellReply(subject, bytes, UnitReportReplyV1, convertId(d.cellId, 'key'));
+  const sent = UnitReportV1.encode(report);
+  const bytes = await d.bus.request(subject, sent, d.requestTimeoutMs);
+  return decodeCellReply(subject, bytes, UnitReportReplyV1, convertId(d.cellId, 'key'), digestRaw(sent));
 }

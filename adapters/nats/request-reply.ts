@@ -26,7 +26,7 @@ import { type Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../bus-schemas/clock.js';
 import { digestRaw, type CasDigest } from '../../bus-schemas/digest.js';
-import { HolonError, MalformedError } from '../../bus-schemas/errors.js';
+import { HolonError } from '../../bus-schemas/errors.js';
 import type { PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import type { Signer } from '../../bus-schemas/keys.js';
 import type { AuthoritySealV1 } from '../../bus-schemas/seal.js';
@@ -34,7 +34,8 @@ import { RefusalV1, RefusedError, sealRefusal } from '../../bus-schemas/v1/refus
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import { LogBudget, type LogSummary } from '../../bus-schemas/log-budget.js';
 import { inboxPrefix, isInboxSubject, replySubjectAllowed } from '../../bus-schemas/subjects.js';
-import { decodeJson, type SealedWireType, type WireType } from '../../bus-schemas/wire.js';
+import { decodeSignedReply } from '../../bus-schemas/signed-reply.js';
+import type { SealedWireType, WireType } from '../../bus-schemas/wire.js';
 import type { BusConnection } from './connect.js';
 import { BadReplyError, BusRequestError, ServiceBusyError, errorText } from './errors.js';
 
@@ -57,10 +58,6 @@ export interface RequestOptions<Q, R> {
   replyPrefix?: string;
 }
 
-function isSealed<T>(t: WireType<T>): t is AnySealed<T> {
-  return 'sealField' in t && 'verify' in t;
-}
-
 /** Send a sealed request; return the verified reply or throw RefusedError / BusRequestError / BadReplyError. */
 export async function requestSigned<Q, R>(conn: BusConnection, opts: RequestOptions<Q, R>): Promise<R> {
   const { subject } = opts;
@@ -81,34 +78,28 @@ export async function requestSigned<Q, R>(conn: BusConnection, opts: RequestOpti
 }
 
 function decodeReply<Q, R>(server: string, subject: string, data: Uint8Array, requestDigest: CasDigest, opts: RequestOptions<Q, R>): R {
-  let json: unknown;
-  try {
-    json = decodeJson(data, 'reply', Math.max(opts.replyType.maxBytes, RefusalV1.maxBytes));
-  } catch (e) {
-    throw new BadReplyError(server, subject, errorText(e), { cause: e });
+  const r = decodeSignedReply(data, {
+    replyType: opts.replyType,
+    label: 'reply',
+    requestDigest,
+    replySealedBy: opts.responder ?? 'any',
+    ...(opts.responder !== undefined ? { refusalSealedBy: opts.responder } : {}),
+  });
+  switch (r.kind) {
+    case 'reply':
+      return r.value;
+    case 'refusal':
+      throw new RefusedError(r.refusal, subject);
+    case 'not-json':
+      throw new BadReplyError(server, subject, errorText(r.error), { cause: r.error });
+    case 'bad-refusal':
+      throw new BadReplyError(server, subject, `refusal does not verify: ${errorText(r.error)}`, { cause: r.error });
+    case 'other-request':
+      throw new BadReplyError(server, subject, `refusal is for another request (${r.requestDigest})`);
+    case 'bad-reply':
+    case 'bad-seal':
+      throw new BadReplyError(server, subject, `not a valid ${opts.replyType.name}: ${errorText(r.error)}`, { cause: r.error });
   }
-  if (typeof json === 'object' && json !== null && Object.prototype.hasOwnProperty.call(json, RefusalV1.sealField)) {
-    let refusal: RefusalV1;
-    try {
-      if (data.byteLength > RefusalV1.maxBytes) throw new MalformedError('$', `refusal larger than ${RefusalV1.maxBytes} bytes`);
-      refusal = RefusalV1.parse(json);
-      RefusalV1.verify(refusal, opts.responder);
-    } catch (e) {
-      throw new BadReplyError(server, subject, `refusal does not verify: ${errorText(e)}`, { cause: e });
-    }
-    if (refusal.request_digest !== undefined && refusal.request_digest !== requestDigest) {
-      throw new BadReplyError(server, subject, `refusal is for another request (${refusal.request_digest})`);
-    }
-    throw new RefusedError(refusal, subject);
-  }
-  let reply: R;
-  try {
-    reply = opts.replyType.parse(json);
-    if (isSealed(opts.replyType)) opts.replyType.verify(reply, opts.responder);
-  } catch (e) {
-    throw new BadReplyError(server, subject, `not a valid ${opts.replyType.name}: ${errorText(e)}`, { cause: e });
-  }
-  return reply;
 }
 
 function errorFields(e: unknown): unknown {

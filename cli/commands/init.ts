@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HolonError } from '../../bus-schemas/errors.js';
 import { encodeId, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
-import { generateEd25519, publicKeyFromSeed, signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
+import { decodeKeyFile, encodeKeyFile } from '../../bus-schemas/key-file.js';
+import { generateEd25519, signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
 import { CELL_NAME_PATTERN, CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
 import { HOLON_ROLES } from '../../bus-schemas/v1/holon-role.js';
 import { DEFAULT_POLICY, PolicyV1, TPM_MODES, type TpmMode } from '../../bus-schemas/v1/policy.js';
@@ -133,27 +134,11 @@ export function parseInitArgs(args: string[]): InitArgs {
   return { dir: resolve(values.dir ?? '.holonet'), cellName, tpm: tpm as TpmMode, json: values.json === true };
 }
 
-interface Ed25519KeyFile {
-  type: 'holonet.ed25519-seed';
-  key_id: PublicKeyIdV1;
-  seed: string;
-}
-
-function encodeKeyFile(seed: Uint8Array): string {
-  const file: Ed25519KeyFile = { type: 'holonet.ed25519-seed', key_id: encodeId('key', publicKeyFromSeed(seed)), seed: Buffer.from(seed).toString('base64url') };
-  return `${JSON.stringify(file)}\n`;
-}
-
-function decodeKeyFile(path: string, text: string): Signer {
-  try {
-    const f = JSON.parse(text) as Partial<Ed25519KeyFile>;
-    if (f.type !== 'holonet.ed25519-seed' || typeof f.seed !== 'string') throw new Error('not a holonet key file');
-    const signer = signerFromSeed(new Uint8Array(Buffer.from(f.seed, 'base64url')));
-    if (encodeId('key', signer.publicKey) !== f.key_id) throw new Error('key_id does not match the seed');
-    return signer;
-  } catch (e) {
-    throw new InitConflictError(path, `not a valid key file (${e instanceof HolonError ? e.code : (e as Error).message})`);
-  }
+/** A key file (format: bus-schemas/key-file.ts, shared with the agent's machine key), refused as a conflict. */
+function readKeyFile(path: string, text: string): Signer {
+  const r = decodeKeyFile(text);
+  if (!r.ok) throw new InitConflictError(path, `not a valid key file (${r.reason})`);
+  return signerFromSeed(r.seed);
 }
 
 /** `sub` and `iss` of a compact JWT, or undefined if it is not one. */
@@ -197,7 +182,7 @@ export async function initDataDir(a: InitArgs, ports: InitPorts, now = Date.now(
   const fresh = new Map<FileName, string>();
   const edKey = (name: 'principalKey' | 'cellKey'): Signer => {
     const text = existing.get(name);
-    if (text !== undefined) return decodeKeyFile(abs(name), text);
+    if (text !== undefined) return readKeyFile(abs(name), text);
     const seed = generateEd25519().seed;
     fresh.set(name, encodeKeyFile(seed));
     return signerFromSeed(seed);

@@ -12,15 +12,15 @@
  * finish destroying. A jail of the same name without a record is somebody
  * else's and is never touched.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecOptions, ExecResult, IsolationPort, UnitFile, UnitInfo, UnitLimits, UnitNetwork, UnitSpec, UnitUsage } from '../../../bus-schemas/units/port.js';
+import { formatIpv4Address, formatIpv4Cidr, parseIpv4Cidr, pickFreeSlot, type Ipv4Cidr } from '../../../bus-schemas/units/ipv4-cidr.js';
+import { UNIT_NAME_PATTERN, type ExecOptions, type ExecResult, type IsolationPort, type UnitFile, type UnitInfo, type UnitLimits, type UnitNetwork, type UnitSpec, type UnitUsage } from '../../../bus-schemas/units/port.js';
 import { BastilleError } from './bastille-error.js';
 import { createCommandRunner, type CommandRunner, type RunResult } from './command-runner.js';
 import { checkUnitName, hostEpairName } from './names.js';
 import { findPasswdEntry, hostEpairFromJailConf, parseJlsJson, parseNetstatJson, parsePsStates, parseRctlRules, parseRctlUsage, type JlsJail } from './parse.js';
-import { splitUnitPath, writeContained } from './safe-write.js';
+import { segmentsOrRefuse, writeContained } from './safe-write.js';
 
 export interface BastilleLog {
   info(obj: Record<string, unknown>, msg: string): void;
@@ -60,20 +60,11 @@ const IFACE_PATTERN = /^[a-z][a-z0-9_.]{0,14}$/;
 const FREEZE_ROUNDS = 5;
 const silent: BastilleLog = { info: () => undefined, warn: () => undefined };
 
-function parseCidr(cidr: string): { base: number; bits: number } {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = m === null ? [] : m.slice(1, 5).map(Number);
-  const bits = m === null ? NaN : Number(m[5]);
-  if (m === null || octets.some((o) => o > 255) || !(bits >= 8 && bits <= 29)) {
-    throw new BastilleError('config', 'ipRange', `${JSON.stringify(cidr)} is not an IPv4 CIDR between /8 and /29`);
-  }
-  const addr = octets.reduce((a, o) => a * 256 + o, 0);
-  const size = 2 ** (32 - bits);
-  return { base: addr - (addr % size), bits };
-}
-
-function ipString(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+/** The jails' address range (bus-schemas/units/ipv4-cidr.ts): /8 … /29, no host bits set. */
+function parseRange(cidr: string): Ipv4Cidr {
+  const r = parseIpv4Cidr(cidr, { minPrefix: 8, maxPrefix: 29 });
+  if (!r.ok) throw new BastilleError('config', 'ipRange', r.reason);
+  return r.cidr;
 }
 
 function validateOptions(o: BastilleIsolationOptions): void {
@@ -120,7 +111,7 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
   const jailsDir = join(prefix, 'jails');
   const stateDir = options.stateDir ?? join(prefix, 'holonet-units');
   const loopIf = options.loopbackInterface ?? 'bastille0';
-  const range = parseCidr(options.ipRange ?? '10.17.89.0/24');
+  const range = parseRange(options.ipRange ?? '10.17.89.0/24');
   const user = options.unitUser ?? { name: 'unit', uid: 1001, gid: 1001 };
   const log = options.log ?? silent;
   const home = `/home/${user.name}`;
@@ -186,7 +177,7 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     return entries
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.slice(0, -5))
-      .filter((n) => /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(n))
+      .filter((n) => UNIT_NAME_PATTERN.test(n))
       .sort();
   }
 
@@ -197,14 +188,11 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
       const r = readRecord(n);
       if (r !== undefined) used.add(r.ip);
     }
-    const hosts = 2 ** (32 - range.bits) - 2;
-    // Leave .1 to the host side (gateway / loopback address of the host).
-    const start = createHash('sha256').update(name).digest().readUInt32BE(0) % (hosts - 1);
-    for (let i = 0; i < hosts - 1; i++) {
-      const ip = ipString(range.base + 2 + ((start + i) % (hosts - 1)));
-      if (!used.has(ip)) return ip;
-    }
-    throw new BastilleError('refused', `create ${name}`, `no free address left in ${ipString(range.base)}/${range.bits}`);
+    // Leave the network address, .1 (the host side: gateway / loopback address of the host) and the broadcast address.
+    const addressAt = (i: number): string => formatIpv4Address(range.base + 2 + i);
+    const index = pickFreeSlot(name, 2 ** (32 - range.prefix) - 3, (i) => !used.has(addressAt(i)));
+    if (index === undefined) throw new BastilleError('refused', `create ${name}`, `no free address left in ${formatIpv4Cidr(range)}`);
+    return addressAt(index);
   }
 
   /** The record of a unit whose jail exists, or a refusal when the jail is not ours. */
@@ -345,7 +333,7 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     if (!jailExists(name)) {
       const args =
         spec.network === 'egress'
-          ? ['create', '-V', name, options.release, `${rec.ip}/${range.bits}`, options.interface as string]
+          ? ['create', '-V', name, options.release, `${rec.ip}/${range.prefix}`, options.interface as string]
           : ['create', name, options.release, rec.ip, loopIf];
       log.info({ unit: name, network: spec.network, ip: rec.ip }, 'bastille create');
       const r = await tool('bastille', args, `bastille create ${name}`);
@@ -409,7 +397,7 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
   function writeFileNow(name: string, file: UnitFile): void {
     checkUnitName(name, `writeFile ${String(name)}`);
     const what = `writeFile ${name}`;
-    const parts = splitUnitPath(name, file?.path);
+    const parts = segmentsOrRefuse(name, file?.path);
     if (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o7777) throw new BastilleError('refused', what, `mode ${String(file.mode)} is not a permission mode`);
     if (file.owner !== 'unit' && file.owner !== 'root') throw new BastilleError('refused', what, `owner ${String(file.owner)} is neither unit nor root`);
     const rec = ownedOrRefuse(name, what);

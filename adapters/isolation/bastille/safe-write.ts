@@ -4,7 +4,8 @@
  * path built by string concatenation and would follow a symlink planted by
  * the jail out of its root).
  *
- * - the path must be relative, without `..`, NUL or empty segments;
+ * - the path is split by the shared unit path rule (bus-schemas/units/unit-path.ts:
+ *   relative, no `..`, no NUL, bounded length and depth);
  * - every existing parent component is lstat'ed: a symlink or a non-directory
  *   refuses the write; missing parents are created 0755 root-owned;
  * - the file is written to a fresh temp file in the final directory
@@ -17,21 +18,14 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { showUnitPath, splitUnitPath } from '../../../bus-schemas/units/unit-path.js';
 import { BastilleError } from './bastille-error.js';
 
-/** Validate and split a unit-relative path; throws `refused` on anything that could leave the root. */
-export function splitUnitPath(unit: string, path: string): string[] {
-  const refuse = (why: string): never => {
-    throw new BastilleError('refused', `writeFile ${unit}`, `path ${JSON.stringify(path)} ${why}`);
-  };
-  if (typeof path !== 'string' || path === '') refuse('is empty');
-  if (path.includes('\0')) refuse('contains NUL');
-  if (path.startsWith('/')) refuse('is absolute; paths are relative to the unit root');
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0) refuse('names the root itself');
-  if (parts.some((p) => p === '..')) refuse("contains '..'");
-  if (parts.some((p) => p.length > 255)) refuse('has a component longer than 255 bytes');
-  return parts;
+/** The unit path rule (bus-schemas/units/unit-path.ts), refused as this adapter's error. */
+export function segmentsOrRefuse(unit: string, path: unknown): string[] {
+  const r = splitUnitPath(path);
+  if (!r.ok) throw new BastilleError('refused', `writeFile ${unit}`, `path ${showUnitPath(path)} ${r.reason}`);
+  return r.segments;
 }
 
 export interface SafeWriteArgs {

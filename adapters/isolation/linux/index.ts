@@ -2,4 +2,3 @@
 export { createLinuxIsolation, LinuxIsolation, type IsolationLogger, type LinuxIsolationOptions } from './linux-isolation.js';
 export { ISOLATION_ERROR_CODE, IsolationError, type IsolationErrorKind } from './isolation-error.js';
 export { hostLinkName, netnsName, netnsPath } from './network.js';
-export { splitUnitPath } from './safe-write.js';

@@ -11,6 +11,17 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import {
+  formatIpv4Address,
+  formatIpv4Cidr,
+  ipv4BlockAt,
+  ipv4BlockCount,
+  ipv4Mask,
+  ipv4Overlaps,
+  parseIpv4Cidr,
+  pickFreeSlot,
+  type Ipv4Cidr,
+} from '../../../bus-schemas/units/ipv4-cidr.js';
 import { IsolationError, stderrTail } from './isolation-error.js';
 import { runTool } from './tools.js';
 
@@ -30,27 +41,13 @@ export function hostLinkName(unit: string): string {
   return `hv${createHash('sha256').update(unit).digest('hex').slice(0, 12)}`;
 }
 
-export interface Ipv4Pool {
-  /** network address as a 32-bit unsigned number */
-  base: number;
-  prefix: number;
-}
+/** The egress pool: an IPv4 CIDR split into one /30 per unit (bus-schemas/units/ipv4-cidr.ts). */
+export type Ipv4Pool = Ipv4Cidr;
 
 export function parsePool(cidr: string): Ipv4Pool {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = m ? m.slice(1, 5).map(Number) : [];
-  const prefix = Number(m?.[5]);
-  if (!m || octets.some((o) => o > 255) || !(prefix >= 8 && prefix <= 28)) {
-    throw new IsolationError('config', '-', 'construct/egressPool', `egressPool must be an IPv4 CIDR with a prefix between /8 and /28, got ${JSON.stringify(cidr)}`);
-  }
-  const base = (((octets[0] as number) << 24) | ((octets[1] as number) << 16) | ((octets[2] as number) << 8) | (octets[3] as number)) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  if ((base & mask) >>> 0 !== base) throw new IsolationError('config', '-', 'construct/egressPool', `egressPool ${cidr} has host bits set`);
-  return { base, prefix };
-}
-
-export function ipv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const r = parseIpv4Cidr(cidr, { minPrefix: 8, maxPrefix: 28 });
+  if (!r.ok) throw new IsolationError('config', '-', 'construct/egressPool', `egressPool ${r.reason}`);
+  return r.cidr;
 }
 
 export interface Subnet {
@@ -61,8 +58,8 @@ export interface Subnet {
 }
 
 export function subnetAt(pool: Ipv4Pool, index: number): Subnet {
-  const network = (pool.base + index * 4) >>> 0;
-  return { network, hostAddr: ipv4(network + 1), unitAddr: ipv4(network + 2) };
+  const network = ipv4BlockAt(pool, 30, index);
+  return { network, hostAddr: formatIpv4Address(network + 1), unitAddr: formatIpv4Address(network + 2) };
 }
 
 /** One IPv4 route of /proc/net/route. */
@@ -90,12 +87,7 @@ export async function readRoutes(): Promise<Route[]> {
 
 /** Whether a connected route on another interface overlaps the /30 at `network`. */
 function overlaps(routes: Route[], network: number, ownLink: string): Route | undefined {
-  const mask30 = 0xfffffffc;
-  return routes.find((r) => {
-    if (r.iface === ownLink || r.mask === 0) return false;
-    const m = (r.mask & mask30) >>> 0; // the wider of the two masks
-    return ((r.dest & m) >>> 0) === ((network & m) >>> 0);
-  });
+  return routes.find((r) => r.iface !== ownLink && r.mask !== 0 && ipv4Overlaps({ network: r.dest, mask: r.mask }, { network, mask: ipv4Mask(30) }));
 }
 
 /**
@@ -103,17 +95,11 @@ function overlaps(routes: Route[], network: number, ownLink: string): Route | un
  * host already routes on another interface (another unit, another adapter).
  */
 export async function chooseSubnet(unit: string, pool: Ipv4Pool, taken: Set<number>): Promise<{ index: number; subnet: Subnet }> {
-  const slots = 2 ** (32 - pool.prefix) / 4;
-  const start = createHash('sha256').update(`subnet:${unit}`).digest().readUInt32BE(0) % slots;
   const routes = await readRoutes();
   const link = hostLinkName(unit);
-  for (let i = 0; i < slots; i++) {
-    const index = (start + i) % slots;
-    const subnet = subnetAt(pool, index);
-    if (taken.has(index)) continue;
-    if (overlaps(routes, subnet.network, link) === undefined) return { index, subnet };
-  }
-  throw new IsolationError('state', unit, 'create/network', `no free /30 left in the egress pool ${ipv4(pool.base)}/${pool.prefix}`);
+  const index = pickFreeSlot(`subnet:${unit}`, ipv4BlockCount(pool, 30), (i) => !taken.has(i) && overlaps(routes, subnetAt(pool, i).network, link) === undefined);
+  if (index === undefined) throw new IsolationError('state', unit, 'create/network', `no free /30 left in the egress pool ${formatIpv4Cidr(pool)}`);
+  return { index, subnet: subnetAt(pool, index) };
 }
 
 /** A /30 in use on another interface after we configured ours (a concurrent adapter picked the same one). */

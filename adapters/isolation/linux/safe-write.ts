@@ -2,8 +2,9 @@
  * writeFile() inside a unit root, written from the host without ever leaving
  * the root, even when the unit (which owns home/unit) races us with symlinks:
  *
- * - the path must be relative; `.` and empty segments are dropped; `..`, NUL,
- *   over-long components are refused before anything is touched;
+ * - the path is split by the shared unit path rule (bus-schemas/units/unit-path.ts:
+ *   relative, `.` and empty segments dropped, `..`, NUL, over-long or too deep
+ *   paths refused) before anything is touched;
  * - the walk is descriptor-relative: the root is opened O_DIRECTORY|O_NOFOLLOW
  *   and every component is opened through `/proc/self/fd/<dir>/<component>`
  *   with O_DIRECTORY|O_NOFOLLOW (the magic link pins the directory already
@@ -20,32 +21,23 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { UnitFile } from '../../../bus-schemas/units/port.js';
+import { showUnitPath, splitUnitPath } from '../../../bus-schemas/units/unit-path.js';
 import { IsolationError, errnoOf } from './isolation-error.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const TMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const MAX_PATH = 4096;
 
-/** Validate and split a unit-relative path; refuses anything that could name a place outside the root. */
-export function splitUnitPath(unit: string, path: unknown): string[] {
-  const refuse = (why: string): never => {
-    throw new IsolationError('refused', unit, 'writeFile/path', `path ${JSON.stringify(String(path).slice(0, 200))} ${why}`);
-  };
-  if (typeof path !== 'string' || path === '') return refuse('is empty');
-  if (path.length > MAX_PATH) refuse(`is longer than ${MAX_PATH} characters`);
-  if (path.includes('\0')) refuse('contains NUL');
-  if (path.startsWith('/')) refuse('is absolute; paths are relative to the unit root');
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0) refuse('names the root itself');
-  if (parts.includes('..')) refuse("contains '..'");
-  if (parts.some((p) => Buffer.byteLength(p) > 255)) refuse('has a component longer than 255 bytes');
-  return parts;
+/** The unit path rule (bus-schemas/units/unit-path.ts), refused as this adapter's error. */
+export function segmentsOrRefuse(unit: string, path: unknown): string[] {
+  const r = splitUnitPath(path);
+  if (!r.ok) throw new IsolationError('refused', unit, 'writeFile/path', `path ${showUnitPath(path)} ${r.reason}`);
+  return r.segments;
 }
 
 const viaFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
 
 export async function safeWrite(unit: string, rootDir: string, file: UnitFile, owner: { uid: number; gid: number }): Promise<void> {
-  const parts = splitUnitPath(unit, file.path);
+  const parts = segmentsOrRefuse(unit, file.path);
   if (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o777) {
     throw new IsolationError('refused', unit, 'writeFile/mode', `mode must be an integer between 0 and 0o777 (no setuid/setgid/sticky bits), got ${String(file.mode)}`);
   }

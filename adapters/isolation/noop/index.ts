@@ -6,6 +6,7 @@
  */
 import { HolonError } from '../../../bus-schemas/errors.js';
 import { UNIT_NAME_PATTERN, type IsolationPort, type UnitInfo, type UnitUsage } from '../../../bus-schemas/units/port.js';
+import { showUnitPath, splitUnitPath } from '../../../bus-schemas/units/unit-path.js';
 
 export class NoopIsolationError extends HolonError {
   static readonly CODE = 'HOLON_E_ISOLATION_NOOP';
@@ -45,8 +46,9 @@ export function createNoopIsolation(opts: { root?: string } = {}): IsolationPort
     },
     writeFile(name, file) {
       need(name);
-      if (file.path.startsWith('/') || file.path.split('/').includes('..')) return Promise.reject(new NoopIsolationError(`path ${file.path} escapes the unit root`));
-      files.get(name)?.set(file.path, typeof file.content === 'string' ? new TextEncoder().encode(file.content) : file.content);
+      const path = splitUnitPath(file.path);
+      if (!path.ok) return Promise.reject(new NoopIsolationError(`writeFile ${name}: path ${showUnitPath(file.path)} ${path.reason}`));
+      files.get(name)?.set(path.segments.join('/'), typeof file.content === 'string' ? new TextEncoder().encode(file.content) : file.content);
       return Promise.resolve();
     },
     freeze(name) {
