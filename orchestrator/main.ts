@@ -123,10 +123,30 @@ function fail(message: string, code: number): never {
 }
 
 /** Both projections, machines and provisions (with the commands still owed to agents), from one ledger replay. */
-async function rebuild(conn: BusConnection, store: MachineStore, provisions: ProvisionStore, cell: CellMaterial, log: Logger): Promise<void> {
+async function rebuild(conn: BusConnection, store: MachineStore, provisions: ProvisionStore, cell: CellMaterial, log: Logger, why: string): Promise<void> {
   const replay = await openLedgerReplay(conn, {});
   const report = await rebuildFromLedger(store, replay.records, { cellKey: cell.cellKey, provisions: { store: provisions, cell, now: Date.now() } });
-  log.info({ ...report }, 'projection rebuilt from the ledger');
+  provisions.setMeta(META_LEDGER_SEQ, String(replay.lastSeq));
+  log.info({ ...report, why, ledger_seq: replay.lastSeq }, 'projection rebuilt from the ledger');
+}
+
+/*
+ * Whether the projection is behind the ledger: at a clean stop the orchestrator records the LEDGER position
+ * its files reflect. A file that says it stopped cleanly at an earlier position (restored from a backup, or
+ * copied from another cell's past) missed entries, and is rebuilt. After a crash (no clean mark) the outbox
+ * repairs the last step instead, as before.
+ */
+const META_LEDGER_SEQ = 'ledger_seq';
+const META_CLEAN_STOP = 'clean_stop';
+
+async function ledgerLastSeq(admin: BusConnection): Promise<number> {
+  return (await admin.jsm.streams.info('LEDGER')).state.last_seq;
+}
+
+function projectionBehind(provisions: ProvisionStore, lastSeq: number): string | undefined {
+  const mark = provisions.getMeta(META_LEDGER_SEQ);
+  if (provisions.getMeta(META_CLEAN_STOP) !== '1' || mark === undefined) return undefined;
+  return Number(mark) < lastSeq ? `the projection reflects the ledger up to seq ${mark}; LEDGER is at ${lastSeq}` : undefined;
 }
 
 async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild: boolean }): Promise<void> {
@@ -156,7 +176,11 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   const fresh = !existsSync(cfg.database) || !existsSync(provisionsPath);
   const store: MachineStore = new SqliteMachineStore<MachineRecord>(cfg.database);
   const provisions: ProvisionStore = new SqliteProvisionStore<ProvisionRecord>(provisionsPath);
-  if (fresh || opts.rebuild) await rebuild(admin, store, provisions, cell, log);
+  const behind = projectionBehind(provisions, await ledgerLastSeq(admin));
+  provisions.setMeta(META_CLEAN_STOP, '0');
+  if (fresh || opts.rebuild || behind !== undefined) {
+    await rebuild(admin, store, provisions, cell, log, fresh ? 'a projection file was missing' : opts.rebuild ? '--rebuild' : (behind as string));
+  }
   const writer = new LedgerWriter(ledgerConn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
   // One ledger outbox for both services: prepared entries persist with their steps, then publish (step-writer.ts).
   const ledger = withCrashPoint(ledgerOutbox(writer), process.env.HOLONET_TEST_CRASH_AFTER, log);
@@ -237,6 +261,13 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     log.info({ signal }, 'stopping: no new requests, draining in-flight ones');
     clearInterval(sweeper);
     await Promise.all(services.map((s) => s.stop({ graceMs: 10_000 })));
+    // Everything this process wrote is on the ledger now: record the position the projection reflects.
+    try {
+      provisions.setMeta(META_LEDGER_SEQ, String(await ledgerLastSeq(admin)));
+      provisions.setMeta(META_CLEAN_STOP, '1');
+    } catch (e) {
+      log.warn({ err: e }, 'could not record the ledger position at stop; the next start trusts the outbox');
+    }
     for (const c of [conn, writerConn, admin]) await c.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
     store.close();
     provisions.close();
