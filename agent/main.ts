@@ -3,6 +3,7 @@
  * holon-agent — composition root (docs/deploy.md, "The daemons' contract"):
  *
  *   holon-agent --config <file> [--check-config]
+ *   holon-agent --help | --version
  *
  * Validates the config (exit 78 naming the JSON path), then runs the agent
  * with the real ports: the data dir on disk, adapters/probes, adapters/tpm
@@ -15,6 +16,7 @@
  * unusable; 2 the bootstrap was refused (the cell did not prove itself, or
  * refused this machine — the reason is in state.json and the log); 1 other.
  */
+import { packageVersion } from '../adapters/release/package-version.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -101,17 +103,46 @@ function exitFor(e: unknown): number {
   return EXIT.failure;
 }
 
+const USAGE = 'usage: holon-agent --config <file> [--check-config]\n       holon-agent --help | --version';
+
+const HELP = `holon-agent — attests this machine to a Holonet cell and runs the units it provisions
+
+${USAGE}
+
+  --config <file>   the agent's JSON configuration (docs/agent.md)
+  --check-config    validate the configuration and exit: 0 valid, 78 not
+  --help            this text
+  --version         the release
+
+Logs JSON lines (pino) on stdout. SIGTERM or SIGINT: stop, exit 0.
+Exit status: 0 clean stop or valid config; 78 configuration or key file
+unusable; 2 the bootstrap was refused; 64 bad command line; 1 other.`;
+
+
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { config: { type: 'string' }, 'check-config': { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { config: { type: 'string' }, 'check-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+    }));
   } catch (e) {
-    process.stderr.write(`holon-agent: ${(e as Error).message}\nusage: holon-agent --config <file> [--check-config]\n`);
+    process.stderr.write(`holon-agent: ${(e as Error).message}\n${USAGE}\n`);
     return EXIT.usage;
+  }
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  if (values.version === true) {
+    process.stdout.write(`holon-agent ${packageVersion()}\n`);
+    return EXIT.ok;
   }
   const file = values.config;
   if (file === undefined || file === '') {
-    process.stderr.write('holon-agent: --config <file> is required\nusage: holon-agent --config <file> [--check-config]\n');
+    process.stderr.write(`holon-agent: --config <file> is required\n${USAGE}\n`);
     return EXIT.usage;
   }
   let cfg: AgentConfig;

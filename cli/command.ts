@@ -1,6 +1,8 @@
 /**
  * The shape of a holonctl command and the errors the dispatcher turns into
- * exit codes: UsageError → 2, any other failure → 1 (one line, no stack).
+ * exit codes: UsageError → 2 (the command line is wrong), any other failure
+ * → 1 (one line, no stack): CliFailure for what the command found (a unit
+ * that is not running, a wait that gave up), a HolonError for a refusal.
  * Commands reach the outside world only through ports (cli/ports.ts), which
  * cli/main.ts wires to adapters.
  */
@@ -34,6 +36,11 @@ export class UsageError extends Error {
     super(message);
     this.command = command;
   }
+}
+
+/** The command line was fine, but the command could not do it (exit 1): say what stands in the way. */
+export class CliFailure extends Error {
+  override name = 'CliFailure';
 }
 
 export function writeLine(stream: NodeJS.WritableStream, line = ''): void {

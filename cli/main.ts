@@ -3,7 +3,8 @@
  * holonctl composition root: the only cli/ file that imports adapters. It
  * wires the command ports to NATS and hands control to the dispatcher.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../adapters/release/package-version.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { connectBus } from '../adapters/nats/connect.js';
 import {
@@ -18,16 +19,19 @@ import {
   writeFileExclusive,
 } from '../adapters/nats/credentials.js';
 import { declareStreams } from '../adapters/nats/declare.js';
+import { BadReplyError } from '../adapters/nats/errors.js';
 import { openLedgerReplay } from '../adapters/nats/ledger-replay.js';
 import { requestSigned } from '../adapters/nats/request-reply.js';
 import { TpmAttestor } from '../adapters/tpm/index.js';
+import { SealError } from '../bus-schemas/errors.js';
 import { bootstrapGrant } from '../bus-schemas/grants.js';
+import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { holonetStreams } from '../bus-schemas/streams.js';
 import { ekHash, parseTpm2bPublic } from '../bus-schemas/tpm/index.js';
 import type { CliIo } from './command.js';
 import type { InitPorts } from './commands/init.js';
 import type { UpPorts } from './commands/up.js';
-import type { BusTarget, CellClient, CliPorts, LedgerSource } from './ports.js';
+import { ResponderMismatchError, type BusTarget, type CellClient, type CliPorts, type LedgerSource } from './ports.js';
 import { runCli } from './run.js';
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
@@ -58,7 +62,32 @@ async function connectTarget(target: BusTarget): ReturnType<typeof connectBus> {
   });
 }
 
+/** bus-schemas/seal.ts's reason for a seal by another key than the one expected. */
+const WRONG_SEALER = /^sealed by (hkey1[02-9ac-hj-np-z]+), expected (hkey1[02-9ac-hj-np-z]+)$/;
+
+/** The adapter's bad reply that is a valid answer sealed by the wrong key (another cell's) → ResponderMismatchError. */
+function responderMismatch(e: unknown, subject: string): unknown {
+  if (!(e instanceof BadReplyError) || !(e.cause instanceof SealError)) return e;
+  const m = WRONG_SEALER.exec(e.cause.reason);
+  if (m === null) return e;
+  return new ResponderMismatchError(subject, m[1] as PublicKeyIdV1, m[2] as PublicKeyIdV1, e.message, { cause: e });
+}
+
+
 const ports: CliPorts & InitPorts & UpPorts = {
+  version: packageVersion(),
+  files: {
+    readText(path) {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw e;
+      }
+    },
+    exists: (path) => existsSync(path),
+  },
   async openLedgerSource(target: BusTarget): Promise<LedgerSource> {
     const conn = await connectTarget(target);
     return {
@@ -70,7 +99,13 @@ const ports: CliPorts & InitPorts & UpPorts = {
   async openCellClient(target: BusTarget): Promise<CellClient> {
     const conn = await connectTarget(target);
     return {
-      request: (opts) => requestSigned(conn, opts),
+      async request(opts) {
+        try {
+          return await requestSigned(conn, opts);
+        } catch (e) {
+          throw responderMismatch(e, opts.subject);
+        }
+      },
       subscribe(subject, onMessage) {
         const sub = conn.nc.subscribe(subject, { callback: (err, m) => void (err === null && onMessage(m.data)) });
         return { ready: conn.nc.flush(), drain: async () => void (await conn.nc.flush()), close: () => sub.unsubscribe() };
@@ -113,3 +148,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 process.exitCode = await runCli(process.argv.slice(2), io, ports);
+// A command is done when runCli returns: nothing it left behind (a socket of a half-open connection,
+// a timer) may keep holonctl running. Exit once what it wrote has gone out (pipes are asynchronous on FreeBSD).
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((done) => s.write('', () => done()))));
+process.exit();

@@ -22,17 +22,29 @@ function mainHelp(): string {
     '',
     'usage: holonctl <command> [options]',
     '       holonctl <command> --help',
+    '       holonctl --version',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 failure (or a finding, e.g. a broken ledger), 2 usage error',
+    'The commands that talk to a cell find it without flags while holonctl up',
+    'runs: --dir, else $HOLONET_DIR, else ./.holonet; --server, else',
+    '$HOLONET_SERVER, else <dir>/up/context.json; --creds, else $HOLONET_CREDS,',
+    'else the context file, else <dir>/nats/holonctl.creds.',
+    '',
+    'exit codes: 0 ok, 1 failure (a refusal, a unit not running, a wait that',
+    'gave up, or a finding such as a broken ledger), 2 usage error; job run',
+    'exits with the job\'s own status',
   ].join('\n');
 }
 
 /** Run holonctl with `argv` (without node and script); returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo, ports: CliPorts & InitPorts & Partial<UpPorts>): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    writeLine(io.stdout, `holonctl ${ports.version ?? 'unknown'}`);
+    return EXIT_OK;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const out = name === undefined ? io.stderr : io.stdout;
     writeLine(out, mainHelp());

@@ -10,6 +10,7 @@
  * requests, close the bus and the database, exit 0. Exit 78 on any
  * configuration problem (docs/deploy.md).
  */
+import { packageVersion } from '../adapters/release/package-version.js';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
@@ -55,7 +56,20 @@ import { ProvisioningService } from './provisioning/provisioning-service.js';
 import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
 import type { StepLedger } from './step-writer.js';
 
-const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]';
+const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]\n       holon-orchestrator --help | --version';
+
+const HELP = `holon-orchestrator — the cell: bootstrap verifier, provisioning, ledger (docs/orchestrator.md)
+
+${USAGE}
+
+  --config <file>   the orchestrator's JSON config (docs/orchestrator.md)
+  --check-config    validate the config and the cell material, then exit
+  --rebuild         rebuild both projections from the ledger before serving
+  --help            this text
+  --version         the release
+
+Exit status: 0 clean stop or valid config; 78 configuration unusable; 2 bad
+command line; 1 other.`;
 
 /**
  * Holon certificate serials in blocks of 256: one synchronous (fsynced)
@@ -281,9 +295,22 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
 async function main(argv: string[]): Promise<void> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { config: { type: 'string' }, 'check-config': { type: 'boolean' }, rebuild: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { config: { type: 'string' }, 'check-config': { type: 'boolean' }, rebuild: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+    }));
   } catch (e) {
     fail(`${(e as Error).message}\n${USAGE}`, 2);
+  }
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
+  if (values.version === true) {
+    process.stdout.write(`holon-orchestrator ${packageVersion()}\n`);
+    process.exit(0);
   }
   if (values.config === undefined) fail(`--config <file> is required\n${USAGE}`, 2);
   let cfg: OrchestratorConfig;

@@ -22,6 +22,7 @@ import { connect, credsAuthenticator, type Msg, type NatsConnection, type NodeCo
 import type { Logger } from 'pino';
 import { replySubjectAllowed } from '../../bus-schemas/subjects.js';
 import { BusUnavailableError, type AgentBus, type AgentBusConnector, type BusMessage } from '../../bus-schemas/units/bus-port.js';
+import { bindOnce, unboundFields } from './connect.js';
 
 const enc = new TextEncoder();
 const ACK = enc.encode('+ACK');
@@ -90,8 +91,9 @@ export function natsAgentBus(cfg: { servers: string[]; connectTimeoutMs: number 
       } catch (e) {
         throw new BusUnavailableError(cfg.servers.join(','), `cannot connect: ${(e as Error).message}`, { cause: e });
       }
-      const blog = log.child({ component: 'bus', connection: opts.name });
-      blog.info({ servers: cfg.servers, server_version: nc.info?.version, authenticated: opts.credsFile !== undefined }, 'connected');
+      // Each key once per line: pino would repeat a key the parent logger already binds (connect.ts, bindOnce).
+      const blog = bindOnce(log, { component: 'bus', connection: opts.name });
+      blog.info(unboundFields(blog, { servers: cfg.servers, server_version: nc.info?.version, authenticated: opts.credsFile !== undefined }), 'connected');
       void (async () => {
         for await (const s of nc.status()) {
           if (['disconnect', 'reconnect', 'error', 'ldm'].includes(s.type)) {

@@ -4,7 +4,10 @@
  * JetStream client + manager. Errors are typed and prefixed `bus(nats): `
  * with the server list; credentials are read here and never logged.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe as subscribeChannel } from 'node:diagnostics_channel';
 import { readFile, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import {
   connect,
   credsAuthenticator,
@@ -52,6 +55,23 @@ export interface BusConnection {
   readonly logger: Logger;
   /** Drain and close; resolves when the connection is closed. */
   close(): Promise<void>;
+}
+
+/**
+ * `logger` with those of `bindings` it does not carry yet. pino writes a key
+ * bound twice (by a parent and a child, or a binding and a line's field)
+ * twice in the same JSON line, and strict parsers and jq filters then miss it.
+ */
+export function bindOnce(logger: Logger, bindings: Record<string, unknown>): Logger {
+  const bound = logger.bindings();
+  const fresh = Object.fromEntries(Object.entries(bindings).filter(([k]) => !Object.hasOwn(bound, k)));
+  return Object.keys(fresh).length === 0 ? logger : logger.child(fresh);
+}
+
+/** The fields of a log line without the keys `logger` already binds. */
+export function unboundFields(logger: Logger, fields: Record<string, unknown>): Record<string, unknown> {
+  const bound = logger.bindings();
+  return Object.fromEntries(Object.entries(fields).filter(([k]) => !Object.hasOwn(bound, k)));
 }
 
 /** The process-wide default: JSON lines on stderr. */
@@ -107,11 +127,48 @@ function validateServers(servers: string[]): string {
   return display;
 }
 
+/** The sockets one `connect` call opened, while it runs (`open`): the connection's later reconnects are not collected. */
+interface Dial {
+  open: boolean;
+  sockets: Socket[];
+}
+const dialling = new AsyncLocalStorage<Dial>();
+let watchingSockets = false;
+
+/**
+ * nats.js `connect`, closing every socket it opened when it fails. nats.js
+ * 3.4 closes a transport only once the server has spoken: after a connect
+ * timeout against a server that accepts TCP and never sends INFO, its socket
+ * stays open, waiting, and keeps the process alive. The sockets are those
+ * Node creates (diagnostics channel `net.client.socket`) within this call's
+ * async context, so another connection's sockets are never touched.
+ */
+async function connectClosingStrays(copts: NodeConnectionOptions): Promise<NatsConnection> {
+  if (!watchingSockets) {
+    subscribeChannel('net.client.socket', (message) => {
+      const dial = dialling.getStore();
+      const socket = (message as { socket?: unknown }).socket;
+      if (dial?.open === true && socket instanceof Socket) dial.sockets.push(socket);
+    });
+    watchingSockets = true;
+  }
+  const dial: Dial = { open: true, sockets: [] };
+  try {
+    return await dialling.run(dial, () => connect(copts));
+  } catch (e) {
+    for (const socket of dial.sockets) if (!socket.destroyed) socket.destroy();
+    throw e;
+  } finally {
+    dial.open = false;
+    dial.sockets = [];
+  }
+}
+
 /** Connect, authenticate, and open JetStream. Throws BusConfigError / BusConnectError. */
 export async function connectBus(opts: BusConnectOptions): Promise<BusConnection> {
   const servers = Array.isArray(opts.servers) ? opts.servers : [opts.servers];
   const server = validateServers(servers);
-  const logger = (opts.logger ?? defaultBusLogger()).child({ component: 'bus(nats)' });
+  const logger = bindOnce(opts.logger ?? defaultBusLogger(), { component: 'bus(nats)' });
   const timeout = opts.timeoutMs ?? 5000;
   const copts: NodeConnectionOptions = {
     servers,
@@ -131,7 +188,7 @@ export async function connectBus(opts: BusConnectOptions): Promise<BusConnection
 
   let nc: NatsConnection;
   try {
-    nc = await connect(copts);
+    nc = await connectClosingStrays(copts);
   } catch (e) {
     throw new BusConnectError(server, `cannot connect: ${errorText(e)}`, { cause: e });
   }
@@ -146,7 +203,7 @@ export async function connectBus(opts: BusConnectOptions): Promise<BusConnection
     }
     js = jetstream(nc, { timeout });
   }
-  logger.info({ servers, name: opts.name, version: nc.info?.version, auth: auth === undefined ? 'none' : 'yes' }, 'connected');
+  logger.info(unboundFields(logger, { servers, connection: opts.name, version: nc.info?.version, auth: auth === undefined ? 'none' : 'yes' }), 'connected');
   void watchStatus(nc, logger);
   const noJetStream = (): never => {
     throw new BusConfigError(server, 'jetstream', `connection ${opts.name ?? ''} was opened without JetStream`);

@@ -7,17 +7,17 @@ import { parseArgs } from 'node:util';
 import { decodeId, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import { describeBreak, type LedgerReport, type OwnerSummary } from '../../bus-schemas/ledger/ledger-report.js';
 import { LedgerVerifier } from '../../bus-schemas/ledger/verify-ledger.js';
+import { BUS_HELP, BUS_OPTIONS, resolveBusArgs, withConnectHint, type BusArgs } from '../bus-target.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
-import type { CliPorts, LedgerReplayStart } from '../ports.js';
+import type { CliPorts, LedgerReplayStart, LedgerSource } from '../ports.js';
 
 const HELP = `holonctl audit — replay the LEDGER stream and verify every chain
 
-usage: holonctl audit --server <url> [--server <url>…] [--creds <file>]
+usage: holonctl audit [--server <url>…] [--creds <file>] [--dir <data dir>]
                       [--since <ISO time | stream seq>] [--trust <hkey1…>]…
                       [--full] [--json] [--progress] [--progress-every <n>]
 
-  --server <url>        NATS server (repeat, or comma-separate, for a cluster)
-  --creds <file>        NATS .creds file (user JWT + nkey seed)
+${BUS_HELP}
   --since <t|seq>       start at an ISO 8601 time (2024-05-01T00:00:00Z) or a
                         stream sequence (1234); default: the first entry, and
                         then every chain must start at its genesis entry
@@ -39,8 +39,7 @@ the prev digests, every entry before it (see bus-schemas/ledger/SEALS.md).
 Exit 0: clean; 1: any break (the first one is printed); 2: usage error.`;
 
 interface AuditArgs {
-  servers: string[];
-  creds?: string;
+  bus: BusArgs;
   since?: LedgerReplayStart;
   trust: PublicKeyIdV1[];
   full: boolean;
@@ -76,7 +75,7 @@ function parseTrust(values: string[]): PublicKeyIdV1[] {
   });
 }
 
-export function parseAuditArgs(args: string[], io: CliIo): AuditArgs {
+export function parseAuditArgs(args: string[], io: CliIo, ports: Pick<CliPorts, 'files'> = {}): AuditArgs {
   let values;
   try {
     ({ values } = parseArgs({
@@ -84,8 +83,7 @@ export function parseAuditArgs(args: string[], io: CliIo): AuditArgs {
       strict: true,
       allowPositionals: false,
       options: {
-        server: { type: 'string', multiple: true },
-        creds: { type: 'string' },
+        ...BUS_OPTIONS,
         since: { type: 'string' },
         trust: { type: 'string', multiple: true },
         full: { type: 'boolean' },
@@ -97,26 +95,28 @@ export function parseAuditArgs(args: string[], io: CliIo): AuditArgs {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const servers = (values.server ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  if (servers.length === 0) throw new UsageError('--server <url> is required');
   const every = values['progress-every'] === undefined ? 10_000 : Number(values['progress-every']);
   if (!Number.isSafeInteger(every) || every < 1) throw new UsageError('--progress-every must be a positive integer');
   const out: AuditArgs = {
-    servers,
+    bus: resolveBusArgs(values, io.env, ports.files),
     trust: parseTrust(values.trust ?? []),
     full: values.full === true,
     json: values.json === true,
     progress: values.progress === true || io.stderr.isTTY === true,
     progressEvery: every,
   };
-  if (values.creds !== undefined) out.creds = values.creds;
   if (values.since !== undefined) out.since = parseSince(values.since);
   return out;
 }
 
 async function runAudit(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
-  const a = parseAuditArgs(args, io);
-  const source = await ports.openLedgerSource({ servers: a.servers, ...(a.creds !== undefined ? { credsFile: a.creds } : {}) });
+  const a = parseAuditArgs(args, io, ports);
+  let source: LedgerSource;
+  try {
+    source = await ports.openLedgerSource(a.bus.target);
+  } catch (e) {
+    throw withConnectHint(e, a.bus);
+  }
   let report: LedgerReport;
   try {
     const replay = await source.replay(a.since === undefined ? {} : { since: a.since });
@@ -152,7 +152,7 @@ function printReport(io: CliIo, a: AuditArgs, r: LedgerReport): void {
       ok: r.breaks === 0,
       mode: r.mode,
       seals_checked: r.seals_checked,
-      servers: a.servers,
+      servers: a.bus.target.servers,
       since: a.since === undefined ? null : 'seq' in a.since ? { seq: a.since.seq } : { time: a.since.time.toISOString() },
       trusted_writers: a.trust,
       entries: r.entries,

@@ -19,13 +19,12 @@ import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request
 import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import { HolonListRequestV1, HolonListV1, MAX_HOLONS_PER_PAGE, ProvisionStatusRequestV1, ProvisionStatusV1, type HolonRowV1 } from '../../bus-schemas/v1/unit-flow.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import { BUS_HELP as BUS_OPTIONS_HELP, BUS_OPTIONS } from '../bus-target.js';
+import { CliFailure, EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
 import type { CellClient, CliPorts } from '../ports.js';
-import { BUS_OPTIONS, busArgs, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
+import { busArgs, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
 
-const BUS_HELP = `  --server <url>   NATS server (repeat, or comma-separate)
-  --creds <file>   NATS .creds file
-  --dir <path>     the holonctl init data directory (default ./.holonet)
+const BUS_HELP = `${BUS_OPTIONS_HELP}
   --json           print one JSON document on stdout`;
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -81,7 +80,10 @@ async function waitFor(
       writeLine(io.stderr, `holonctl: ${s.holon.state}${s.holon.machine_id !== null ? ` on ${s.holon.machine_id}` : ''}${s.holon.unit_name !== null ? ` as ${s.holon.unit_name}` : ''}`);
     }
     if (done(s)) return s;
-    if (Date.now() > deadline) throw new UsageError(`gave up after ${timeoutMs} ms in state ${s.holon.state}; check again with holonctl show`);
+    if (Date.now() > deadline) {
+      const id = s.holon.holon_id ?? s.holon.request_digest;
+      throw new CliFailure(`gave up waiting after ${timeoutMs} ms: the unit is still ${s.holon.state}; check again with holonctl show ${id}`);
+    }
     await new Promise((r) => setTimeout(r, POLL_MS));
     s = await status(client, ctx, by);
   }
@@ -108,7 +110,7 @@ function printStatus(io: CliIo, s: ProvisionStatusV1, json: boolean): void {
 
 const PROVISION_HELP = `holonctl provision — ask the cell for a new unit and wait for its receipt
 
-usage: holonctl provision --role <ROLE> --server <url> [options]
+usage: holonctl provision --role <ROLE> [options]
 
   --role <ROLE>          ${Object.keys(ROLE_TEMPLATES).join(', ')}
   --tenant <id>          tenant id = unit name = secret bucket (a DNS label)
@@ -148,7 +150,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
   const role = values.role;
   if (role === undefined) throw new UsageError('--role is required');
   if (!(HOLON_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role ${role} is not a role (one of ${Object.keys(ROLE_TEMPLATES).join(', ')})`);
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
   const now = Date.now();
   const validUntil = now + parseDuration(values['valid-for'] ?? '1d', 'valid-for');
@@ -204,7 +206,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
     ctx.principal,
   );
   const digest = ProvisioningRequestV1.digest(request);
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     writeLine(io.stderr, `holonctl: request ${digest}`);
     const placed = await client.request({ subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
@@ -223,7 +225,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
 
 const HOLONS_HELP = `holonctl holons — list the units of a cell
 
-usage: holonctl holons --server <url> [--all] [--json]
+usage: holonctl holons [--all] [--json]
 
   --all            include destroyed units
 ${BUS_HELP}`;
@@ -245,9 +247,9 @@ export async function listHolons(client: CellClient, ctx: PrincipalContext, incl
 
 async function runHolons(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
   const { values } = parse(args, { all: { type: 'boolean' } });
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     const rows = await listHolons(client, ctx, values.all === true);
     if (values.json === true) {
@@ -269,7 +271,7 @@ async function runHolons(args: string[], io: CliIo, ports: CliPorts): Promise<nu
 
 const SHOW_HELP = `holonctl show — one unit: state, machine, receipt
 
-usage: holonctl show <holon1…|sha256:request digest> --server <url> [--json]
+usage: holonctl show <holon1…|sha256:request digest> [--json]
 ${BUS_HELP}`;
 
 function target(id: string | undefined): { request_digest: CasDigest } | { holon_id: HolonIdV1 } {
@@ -283,9 +285,9 @@ async function runShow(args: string[], io: CliIo, ports: CliPorts): Promise<numb
   const { values, positionals } = parse(args, {}, true);
   if (positionals.length > 1) throw new UsageError('one holon at a time');
   const by = target(positionals[0]);
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     printStatus(io, await status(client, ctx, by), values.json === true);
     return EXIT_OK;
@@ -298,7 +300,7 @@ async function runShow(args: string[], io: CliIo, ports: CliPorts): Promise<numb
 
 const TEARDOWN_HELP = `holonctl teardown — stop and destroy a unit, wait for its destruction receipt
 
-usage: holonctl teardown <holon1…> --server <url> [--no-wait] [--timeout 2m] [--json]
+usage: holonctl teardown <holon1…> [--no-wait] [--timeout 2m] [--json]
 
 This is the basic teardown: the unit is destroyed and a UnitDestructionReceiptV1
 is issued; the evidence is not yet replicated to another cell (two-phase
@@ -310,13 +312,13 @@ async function runTeardown(args: string[], io: CliIo, ports: CliPorts): Promise<
   if (positionals.length !== 1) throw new UsageError('give exactly one holon id (holon1…)');
   const by = target(positionals[0]);
   if (!('holon_id' in by)) throw new UsageError('teardown takes a holon id (holon1…)');
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
   const request = TeardownRequestV1.seal(
     { holon_id: by.holon_id, reason: 'REQUESTED', evidence_replication_target: ctx.cellId, request_nonce: randomBytes(16).toString('base64url'), requested_at: timeAt(Date.now()) },
     ctx.principal,
   );
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     const first = await client.request({ subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey, timeoutMs: 30_000 });
     const final = values['no-wait'] === true ? first : await waitFor(client, ctx, by, first, (s) => s.destruction !== undefined, parseDuration(values.timeout ?? '2m', 'timeout'), io);

@@ -15,19 +15,20 @@ import { API_SUBJECTS, holonSubject, JOB_OUTPUT_TOKEN } from '../../bus-schemas/
 import { jobIdOf, JobRequestV1, JobResultV1 } from '../../bus-schemas/v1/job.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import { ProvisionStatusRequestV1, ProvisionStatusV1 } from '../../bus-schemas/v1/unit-flow.js';
-import { EXIT_FAILURE, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import { BUS_OPTIONS } from '../bus-target.js';
+import { CliFailure, EXIT_FAILURE, UsageError, writeLine, type CliIo, type Command } from '../command.js';
 import type { CliPorts } from '../ports.js';
 import { parseDuration } from './holons.js';
-import { BUS_OPTIONS, busArgs, loadPrincipalContext, openCell } from './machines.js';
+import { busArgs, loadPrincipalContext, openCell } from './machines.js';
 
 const HELP = `holonctl job run — run a hash-pinned command inside a unit
 
-usage: holonctl job run <holon1…> --sha256 <hex> --server <url> [--timeout 10m] [--json] -- <executable> [args…]
+usage: holonctl job run <holon1…> --sha256 <hex> [--timeout 10m] [--json] -- <executable> [args…]
 
   --sha256 <hex>   SHA-256 of the executable or script (as the unit sees it);
                    anything else is refused and recorded, and nothing runs
   --timeout <dur>  kill the job after this long (default 10m)
-  --server, --creds, --dir   as for every bus command
+  --server, --creds, --dir   as for holonctl machines
   --json           print the sealed JobResultV1 instead of streaming the output
 
 <executable> is an absolute path inside the unit (e.g. /home/unit/build.sh,
@@ -49,14 +50,14 @@ async function runJob(args: string[], io: CliIo, ports: CliPorts): Promise<numbe
   const sha256 = values.sha256?.toLowerCase();
   if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('--sha256 <64 hex digits> is required: the job runs only if the executable has this hash');
   const timeoutMs = parseDuration(values.timeout ?? '10m', 'timeout');
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
   const request = JobRequestV1.seal(
     { holon_id: holon as HolonIdV1, argv, sha256, timeout_ms: timeoutMs, request_nonce: randomBytes(32).toString('base64url'), requested_at: timeAt(Date.now()) },
     ctx.principal,
   );
   const jobId = jobIdOf(JobRequestV1.digest(request));
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     const status = await client.request({
       subject: API_SUBJECTS.provisionStatus,
@@ -66,7 +67,7 @@ async function runJob(args: string[], io: CliIo, ports: CliPorts): Promise<numbe
       responder: ctx.cellKey,
     });
     const machine = status.holon.machine_id;
-    if (machine === null || status.holon.state !== 'RUNNING') throw new UsageError(`holon ${holon} is ${status.holon.state}, not running`);
+    if (machine === null || status.holon.state !== 'RUNNING') throw new CliFailure(`holon ${holon} is ${status.holon.state}, not running: nothing was run`);
     const seen = { stdout: createHash('sha256'), stderr: createHash('sha256') };
     const sub = client.subscribe?.(holonSubject(convertId(machine, 'holon'), JOB_OUTPUT_TOKEN, jobId), (data) => {
       const c = JSON.parse(new TextDecoder().decode(data)) as { stream: 'stdout' | 'stderr'; data: string };
@@ -74,7 +75,7 @@ async function runJob(args: string[], io: CliIo, ports: CliPorts): Promise<numbe
       seen[c.stream].update(bytes);
       if (values.json !== true) (c.stream === 'stdout' ? io.stdout : io.stderr).write(bytes);
     });
-    if (sub === undefined) throw new UsageError('this holonctl build cannot subscribe to job output');
+    if (sub === undefined) throw new CliFailure('this holonctl build cannot subscribe to job output');
     await sub.ready;
     let result: JobResultV1;
     try {

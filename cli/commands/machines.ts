@@ -6,31 +6,29 @@
  * Also holds what `holonctl approve` shares with it: the principal, the cell
  * and the bus target.
  */
-import { inboxPrefix } from '../../bus-schemas/subjects.js';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HolonError } from '../../bus-schemas/errors.js';
 import { convertId, encodeId, type CellIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../../bus-schemas/keys.js';
-import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
+import { API_SUBJECTS, inboxPrefix } from '../../bus-schemas/subjects.js';
 import { CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import { MAX_MACHINES_PER_PAGE, MachineListRequestV1, MachineListV1, type MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
-import { EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
-import type { BusTarget, CellClient, CliPorts } from '../ports.js';
+import { BUS_HELP, BUS_OPTIONS, resolveBusArgs, withConnectHint, type BusArgs } from '../bus-target.js';
+import { CliFailure, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
+import { ResponderMismatchError, type CellClient, type CellRequest, type CliPorts } from '../ports.js';
 
 const HELP = `holonctl machines — list the machines of a cell and where they stand
 
-usage: holonctl machines --server <url> [--server <url>…] [--creds <file>]
-                         [--dir <data dir>] [--json]
+usage: holonctl machines [--server <url>…] [--creds <file>] [--dir <data dir>] [--json]
 
-  --server <url>   NATS server (repeat, or comma-separate)
-  --creds <file>   NATS .creds file
-  --dir <path>     the holonctl init data directory (default ./.holonet):
-                   the principal key signs the request, the cell certificate
-                   names the cell whose seal the answer must carry
+${BUS_HELP}
+                   The principal key of the data dir signs the request; its
+                   cell certificate names the cell whose seal the answer
+                   must carry.
   --json           print one JSON document on stdout
 
 Columns: machine id, state (UNKNOWN CHALLENGED ATTESTED ENROLLED REFUSED),
@@ -57,6 +55,7 @@ export interface PrincipalContext {
 
 /** The principal key and the cell certificate of a `holonctl init` data dir. */
 export async function loadPrincipalContext(dir: string): Promise<PrincipalContext> {
+  if (!(await stat(dir).then(() => true, () => false))) throw new PrincipalDirError(dir, 'no such data directory: pass --dir <path> (or set HOLONET_DIR), or create one with holonctl init or holonctl up');
   const keyPath = join(dir, 'keys/principal.key');
   const certPath = join(dir, 'cell-certificate.json');
   let principal: Signer;
@@ -79,24 +78,55 @@ export async function loadPrincipalContext(dir: string): Promise<PrincipalContex
   return { principal, principalKey, cellId: cert.cell_id, cellKey: convertId(cert.cell_id, 'key') };
 }
 
-export interface BusArgs {
-  target: BusTarget;
-  dir: string;
+/** `--server`, `--creds`, `--dir` with their environment variables and the data dir's defaults (cli/bus-target.ts). */
+export function busArgs(values: { server?: string[]; creds?: string; dir?: string }, io: CliIo, ports: CliPorts): BusArgs {
+  return resolveBusArgs(values, io.env, ports.files);
 }
 
-export const BUS_OPTIONS = { server: { type: 'string', multiple: true }, creds: { type: 'string' }, dir: { type: 'string' } } as const;
-
-export function busArgs(values: { server?: string[]; creds?: string; dir?: string }): BusArgs {
-  const servers = (values.server ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  if (servers.length === 0) throw new UsageError('--server <url> is required');
-  if (values.dir === '') throw new UsageError('--dir must not be empty');
-  return { target: { servers, ...(values.creds !== undefined ? { credsFile: values.creds } : {}) }, dir: resolve(values.dir ?? '.holonet') };
+/** The server that answered is another cell's: its answers are sealed by that cell's key. */
+export class ForeignCellError extends HolonError {
+  static readonly CODE = 'HOLON_E_BUS_BAD_REPLY';
+  readonly serverCell: CellIdV1;
+  readonly dirCell: CellIdV1;
+  constructor(servers: readonly string[], dir: string, serverCell: CellIdV1, dirCell: CellIdV1, options?: { cause?: unknown }) {
+    super(
+      ForeignCellError.CODE,
+      `this server (${servers.join(',')}) belongs to cell ${serverCell}, not to the cell in ${dir} (${dirCell}): pass that cell's data dir with --dir, or this cell's server with --server`,
+      options,
+    );
+    this.serverCell = serverCell;
+    this.dirCell = dirCell;
+  }
 }
 
-/** A connection to the cell whose replies come back to the principal's own inbox (the cell answers nowhere else). */
-export async function openCell(ports: CliPorts, target: BusTarget, ctx: Pick<PrincipalContext, 'principalKey'>): Promise<CellClient> {
-  if (ports.openCellClient === undefined) throw new UsageError('this holonctl build cannot reach a cell (no bus client)');
-  return ports.openCellClient({ ...target, inboxPrefix: inboxPrefix(ctx.principalKey) });
+/**
+ * A connection to the cell of the data dir, whose replies come back to the
+ * principal's own inbox (the cell answers nowhere else). An answer sealed by
+ * another cell's key becomes a ForeignCellError naming both cells.
+ */
+export async function openCell(ports: CliPorts, a: BusArgs, ctx: PrincipalContext): Promise<CellClient> {
+  if (ports.openCellClient === undefined) throw new CliFailure('this holonctl build cannot reach a cell (no bus client)');
+  let client: CellClient;
+  try {
+    client = await ports.openCellClient({ ...a.target, inboxPrefix: inboxPrefix(ctx.principalKey) });
+  } catch (e) {
+    throw withConnectHint(e, a);
+  }
+  const subscribe = client.subscribe?.bind(client);
+  return {
+    async request<Q, R>(opts: CellRequest<Q, R>): Promise<R> {
+      try {
+        return await client.request(opts);
+      } catch (e) {
+        if (e instanceof ResponderMismatchError && e.expected === ctx.cellKey) {
+          throw new ForeignCellError(a.target.servers, a.dir, convertId(e.sealedBy, 'cell'), ctx.cellId, { cause: e });
+        }
+        throw e;
+      }
+    },
+    ...(subscribe !== undefined ? { subscribe } : {}),
+    close: () => client.close(),
+  };
 }
 
 export async function listMachines(client: CellClient, ctx: PrincipalContext, now: () => number = Date.now): Promise<{ rows: MachineRowV1[]; total: number }> {
@@ -142,9 +172,9 @@ async function runMachines(args: string[], io: CliIo, ports: CliPorts): Promise<
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const a = busArgs(values);
+  const a = busArgs(values, io, ports);
   const ctx = await loadPrincipalContext(a.dir);
-  const client = await openCell(ports, a.target, ctx);
+  const client = await openCell(ports, a, ctx);
   try {
     const { rows, total } = await listMachines(client, ctx);
     if (values.json === true) writeLine(io.stdout, JSON.stringify({ cell_id: ctx.cellId, total, machines: rows }, null, 2));

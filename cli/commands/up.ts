@@ -8,12 +8,14 @@
  * nats-server in that order. A second `up` on the same dir reuses it all.
  */
 import { adminGrant, ledgerWriterGrant, operatorGrant, orchestratorServeGrant } from '../../bus-schemas/grants.js';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PolicyV1 } from '../../bus-schemas/v1/policy.js';
 import type { MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
+import { inboxPrefix } from '../../bus-schemas/subjects.js';
+import { CONTEXT_FILE, parseBusContext, renderBusContext, resolveDir, type BusArgs, type BusContext } from '../bus-target.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
 import type { CellClient, CliPorts } from '../ports.js';
 import { approveCommand } from './approve.js';
@@ -28,8 +30,8 @@ const HELP = `holonctl up — run a local cell with this machine enrolled
 
 usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation linux|noop] [--overcommit N] [--json]
 
-  --dir <path>    data directory (default ./.holonet); initialised with
-                  holonctl init when it is not yet
+  --dir <path>    data directory (default $HOLONET_DIR, else ./.holonet);
+                  initialised with holonctl init when it is not yet
   --tcti <tcti>   the TPM to attest with (default device:/dev/tpmrm0 when
                   that device exists and is usable)
   --no-tpm        attest software-only even if a TPM is present
@@ -49,7 +51,12 @@ principal key, policy-local-dev.json) — never use it for a real cell. With a
 TPM it pre-approves this machine's EK (policy-local-tpm.json). This machine
 is approved with the principal key (as holonctl approve does) and enrolled
 once; a later up on the same dir reuses the enrollment. Runs until Ctrl-C or
-SIGTERM: stops the agent, the orchestrator, then nats-server; exit 0.`;
+SIGTERM: stops the agent, the orchestrator, then nats-server; exit 0.
+
+While it runs, <dir>/up/context.json records the server and holonctl's
+credential (the fields of a nats CLI context: url, creds, inbox_prefix), so
+the other commands need no flags: holonctl machines in the same directory
+(or with --dir <dir> / HOLONET_DIR=<dir> anywhere).`;
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const READY_MS = 60_000;
@@ -64,20 +71,19 @@ interface UpArgs {
   overcommit: number;
 }
 
-function parseUpArgs(args: string[]): UpArgs {
+function parseUpArgs(args: string[], env: NodeJS.ProcessEnv): UpArgs {
   let values;
   try {
     ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { dir: { type: 'string' }, tcti: { type: 'string' }, 'no-tpm': { type: 'boolean' }, json: { type: 'boolean' }, isolation: { type: 'string' }, overcommit: { type: 'string' } } }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (values.dir === '') throw new UsageError('--dir must not be empty');
   if (values.tcti !== undefined && values['no-tpm'] === true) throw new UsageError('--tcti and --no-tpm exclude each other');
   const isolation = values.isolation ?? 'linux';
   if (isolation !== 'linux' && isolation !== 'noop') throw new UsageError(`--isolation must be linux or noop, not ${JSON.stringify(isolation)}`);
   const overcommit = Number(values.overcommit ?? '1');
   if (!Number.isInteger(overcommit) || overcommit < 1 || overcommit > 1000) throw new UsageError(`--overcommit must be an integer from 1 to 1000, not ${JSON.stringify(values.overcommit)}`);
-  return { dir: resolve(values.dir ?? '.holonet'), tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true, isolation, overcommit };
+  return { dir: resolveDir(values.dir, env).dir, tcti: values.tcti, noTpm: values['no-tpm'] === true, json: values.json === true, isolation, overcommit };
 }
 
 /** The TPM to use, or why none: /dev/tpmrm0 when present and read-writable. */
@@ -91,6 +97,43 @@ function chooseTpm(a: UpArgs): { tcti: string | undefined; why: string } {
   } catch {
     return { tcti: undefined, why: '/dev/tpmrm0 exists but this user cannot open it (add it to the tss group)' };
   }
+}
+
+/** Record the running local cell for the other commands (cli/bus-target.ts); returns the file. */
+export function recordContext(dir: string, context: BusContext): string {
+  const file = join(dir, CONTEXT_FILE);
+  writeFileSync(file, renderBusContext(context), { mode: 0o600 });
+  return file;
+}
+
+/** Remove the context file if it still names `url` (a later up on the same dir may have replaced it). */
+export function forgetContext(dir: string, url: string): void {
+  const file = join(dir, CONTEXT_FILE);
+  try {
+    if (parseBusContext(readFileSync(file, 'utf8'), file, dir).url === url) rmSync(file, { force: true });
+  } catch {
+    // gone already, or unreadable: the next reader reports it
+  }
+}
+
+/** How to run this holonctl from another terminal: `holonctl` when the first one on PATH is this build, else node and its path. */
+export function holonctlCommand(env: NodeJS.ProcessEnv): string {
+  const self = join(DIST, 'cli/main.js');
+  for (const d of (env.PATH ?? '').split(delimiter)) {
+    if (d === '') continue;
+    const onPath = join(d, 'holonctl');
+    try {
+      accessSync(onPath, constants.X_OK);
+    } catch {
+      continue;
+    }
+    try {
+      return realpathSync(onPath) === realpathSync(self) ? 'holonctl' : `node ${self}`;
+    } catch {
+      return `node ${self}`;
+    }
+  }
+  return `node ${self}`;
 }
 
 /** Captures a command's stdout (approve, machines) so up decides what to print. */
@@ -139,7 +182,7 @@ function stopRequested(children: readonly Child[]): { wait: Promise<string>; dis
 }
 
 async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Partial<UpPorts>): Promise<number> {
-  const a = parseUpArgs(args);
+  const a = parseUpArgs(args, io.env);
   const { mintCellUser, declareStreams } = ports;
   if (mintCellUser === undefined || declareStreams === undefined) throw new UpError('setup', 'this holonctl build cannot run a local cell (no NATS credential or stream port)');
   const say = (line: string): void => writeLine(io.stderr, `holonctl up: ${line}`);
@@ -187,11 +230,14 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
   };
   process.once('exit', killOnExit);
   let client: CellClient | undefined;
+  let contextUrl: string | undefined;
   try {
     const logs = join(a.dir, UP_FILES.logs);
     const nats = await startNatsServer({ bin: natsBin, configFile: join(a.dir, 'nats/auth.conf'), storeDir: join(a.dir, UP_FILES.natsStore), portsDir: join(a.dir, 'nats'), logFile: join(logs, 'nats-server.log'), readyMs: READY_MS });
     children.push(nats.child);
     say(`nats-server ready on ${nats.url} (pid ${nats.child.pid}, JetStream in ${join(a.dir, UP_FILES.natsStore)})`);
+    contextUrl = nats.url;
+    const contextFile = recordContext(a.dir, { url: nats.url, creds: operatorCreds, inbox_prefix: inboxPrefix(ctx.principalKey), description: `holonctl up: local cell ${ctx.cellId}` });
     const target = { servers: [nats.url], credsFile: adminCreds };
     await declareStreams(target);
 
@@ -209,7 +255,8 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const agent = spawnLogged('holon-agent', process.execPath, [join(DIST, 'agent/main.js'), '--config', cfg.agent], agentLog);
     children.push(agent);
     const machineId = await waitUntil('agent', children, () => agentMachineId(agentDir), READY_MS);
-    client = await openCell(ports, { servers: [nats.url], credsFile: operatorCreds }, ctx);
+    const bus: BusArgs = { target: { servers: [nats.url], credsFile: operatorCreds }, dir: a.dir, from: { dir: 'flag', servers: 'flag', creds: 'flag' } };
+    client = await openCell(ports, bus, ctx);
     const cell = client;
     const attested = await waitUntil('agent attestation', children, async () => {
       const s = agentState(agentDir);
@@ -234,11 +281,12 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
 
     const pids = Object.fromEntries(children.map((c) => [c.name, c.pid]));
     if (a.json) {
-      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
+      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, context: contextFile, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
     } else {
       writeLine(io.stdout, `cell ${ctx.cellId}: ${rows.length} machine${rows.length === 1 ? '' : 's'}`);
       for (const l of formatRows(rows)) writeLine(io.stdout, l);
-      say(`running; try: node dist/cli/main.js machines --server ${nats.url} --creds ${operatorCreds} --dir ${a.dir}`);
+      const dirFlag = resolveDir(undefined, io.env).dir === a.dir ? '' : ` --dir ${a.dir}`;
+      say(`running; the server and credentials are in ${contextFile}, so in another terminal try: ${holonctlCommand(io.env)} machines${dirFlag}`);
       say('Ctrl-C stops the agent, the orchestrator and nats-server');
     }
     await client.close();
@@ -257,6 +305,7 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     throw e;
   } finally {
     process.removeListener('exit', killOnExit);
+    if (contextUrl !== undefined) forgetContext(a.dir, contextUrl);
   }
 }
 
