@@ -5,6 +5,7 @@
  * ConfigError naming the option, the file and the reason (exit 78).
  */
 import { readFileSync } from 'node:fs';
+import { decodeKeyFile } from '../bus-schemas/key-file.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { convertId, encodeId, type CellIdV1, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { signerFromSeed, type Signer } from '../bus-schemas/keys.js';
@@ -41,13 +42,11 @@ function why(e: unknown): string {
   return e instanceof HolonError ? e.message : (e as Error).message;
 }
 
-/** Parse a holonet Ed25519 key file ({"type":"holonet.ed25519-seed","key_id","seed"}). */
+/** A holonet Ed25519 key file (bus-schemas/key-file.ts, the one codec) as a signer. */
 export function parseKeyFile(text: string): Signer {
-  const f = JSON.parse(text) as { type?: unknown; key_id?: unknown; seed?: unknown };
-  if (f.type !== 'holonet.ed25519-seed' || typeof f.seed !== 'string') throw new Error('not a holonet.ed25519-seed key file');
-  const signer = signerFromSeed(new Uint8Array(Buffer.from(f.seed, 'base64url')));
-  if (encodeId('key', signer.publicKey) !== f.key_id) throw new Error('key_id does not match the seed');
-  return signer;
+  const k = decodeKeyFile(text);
+  if (!k.ok) throw new Error(k.reason);
+  return signerFromSeed(k.seed);
 }
 
 export function loadCellMaterial(cfg: OrchestratorConfig, now: number): CellMaterial {

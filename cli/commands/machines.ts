@@ -6,6 +6,7 @@
  * Also holds what `holonctl approve` shares with it: the principal, the cell
  * and the bus target.
  */
+import { decodeKeyFile } from '../../bus-schemas/key-file.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,10 +61,9 @@ export async function loadPrincipalContext(dir: string): Promise<PrincipalContex
   const certPath = join(dir, 'cell-certificate.json');
   let principal: Signer;
   try {
-    const f = JSON.parse(await readFile(keyPath, 'utf8')) as { type?: unknown; key_id?: unknown; seed?: unknown };
-    if (f.type !== 'holonet.ed25519-seed' || typeof f.seed !== 'string') throw new Error('not a holonet.ed25519-seed key file');
-    principal = signerFromSeed(new Uint8Array(Buffer.from(f.seed, 'base64url')));
-    if (encodeId('key', principal.publicKey) !== f.key_id) throw new Error('key_id does not match the seed');
+    const k = decodeKeyFile(await readFile(keyPath, 'utf8'));
+    if (!k.ok) throw new Error(k.reason);
+    principal = signerFromSeed(k.seed);
   } catch (e) {
     throw new PrincipalDirError(keyPath, `cannot use the principal key (${e instanceof HolonError ? e.code : (e as Error).message})`);
   }

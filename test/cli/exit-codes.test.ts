@@ -137,8 +137,17 @@ void t.test('approve: only a machine the cell lists; anything else exits 1 and s
   });
   const r = await run(['approve', stranger, ...BUS], cellSide.client);
   t.equal(r.code, 1);
-  t.equal(r.stderr, `holonctl approve: cell ${cellId} lists no machine ${stranger}; nothing was approved (holonctl machines lists the machines that have said hello)\n`);
+  t.equal(r.stderr, `holonctl approve: cell ${cellId} lists no machine ${stranger}; nothing was approved (holonctl machines lists the machines that have said hello; --before-hello approves an id ahead of its hello)\n`);
   t.same(cellSide.asked, [API_SUBJECTS.machines], 'only the list was asked for: no approval sent');
+
+  // Meant: an id given out of band by the machine's installer, approved ahead of its first hello.
+  const ahead = fakeCell({
+    [API_SUBJECTS.machines]: () => machineList([]),
+    [API_SUBJECTS.approve]: () => machineList([{ machine_id: stranger, state: 'UNKNOWN', software_only: null, since: Date.now() }]),
+  });
+  const a = await run(['approve', stranger, '--before-hello', ...BUS], ahead.client);
+  t.equal(a.code, 0, `--before-hello: approved ahead of the hello (${a.stderr})`);
+  t.same(ahead.asked, [API_SUBJECTS.machines, API_SUBJECTS.approve], 'the approval was sent');
 
   const phantom = fakeCell({ [API_SUBJECTS.machines]: () => machineList([{ machine_id: stranger, state: 'UNKNOWN', software_only: null, since: Date.now() }]) });
   const p = await run(['approve', stranger, ...BUS], phantom.client);
