@@ -58,6 +58,7 @@ export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: Abor
     nkeys: ports.nkeys,
     connect: () => ports.bus.connect({ ...(cfg.nats.bootstrapCreds ? { credsFile: cfg.nats.bootstrapCreds } : {}), inboxPrefix: bootstrapInboxPrefix(machine.machineId), name: `${name} (bootstrap)` }),
     probes: ports.probes,
+    ...(ports.isolation !== undefined ? { isolation: ports.isolation.capabilities } : {}),
     tpm: { port: ports.tpm, policy: cfg.tpm.mode },
     pinnedRoots: cfg.principalRoots,
     admission: { difficulty: cfg.admissionDifficulty, maxDifficulty: cfg.admissionMaxDifficulty, maxVdfIterations: cfg.admissionMaxVdfIterations },

@@ -24,7 +24,9 @@ import { convertId, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { API_SUBJECTS } from '../bus-schemas/subjects.js';
 import { BootstrapAttestV1 } from '../bus-schemas/v1/bootstrap-attest.js';
 import { BootstrapChallengeV1 } from '../bus-schemas/v1/bootstrap-challenge.js';
-import { BootstrapHelloV1 } from '../bus-schemas/v1/bootstrap-hello.js';
+import type { IsolationCapabilities } from '../bus-schemas/units/port.js';
+import { BootstrapHelloV1, type IsolationCapabilitiesV1 } from '../bus-schemas/v1/bootstrap-hello.js';
+import { HOLON_ROLES, type HolonRole } from '../bus-schemas/v1/holon-role.js';
 import { BootstrapStatusRequestV1 } from '../bus-schemas/v1/bootstrap-status-request.js';
 import { BootstrapStatusV1 } from '../bus-schemas/v1/bootstrap-status.js';
 import type { CellCertificateV1 } from '../bus-schemas/v1/cell-certificate.js';
@@ -61,6 +63,8 @@ export interface BootstrapOptions {
   /** Connect with the bootstrap credentials (called only when a bootstrap is needed). */
   connect: () => Promise<AgentBus>;
   probes: HostProbePort;
+  /** what the isolation adapter says it can do, sent in the hello for placement; absent = not sent */
+  isolation?: IsolationCapabilities;
   tpm: { port: TpmPort | undefined; policy: TpmPolicy };
   pinnedRoots: readonly PublicKeyIdV1[];
   admission: AgentAdmission;
@@ -87,6 +91,15 @@ const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+
+/** The adapter's capabilities in the hello's one spelling: tools ascending, roles in HolonRole order, each once. */
+function helloIsolation(c: IsolationCapabilities): IsolationCapabilitiesV1 {
+  return {
+    os_family: c.os_family,
+    tools: [...new Set(c.tools)].sort(),
+    unit_roles: HOLON_ROLES.filter((r): r is Exclude<HolonRole, 'HOST'> => r !== 'HOST' && c.unit_roles.includes(r)),
+  };
+}
 
 /** Wait for the outcome of a status: enrolled, still waiting, or start over. */
 type Step = { kind: 'enrolled'; enrollment: Enrollment } | { kind: 'waiting' } | { kind: 'restart'; reason: string };
@@ -220,7 +233,7 @@ export class BootstrapClient {
     const o = this.#o;
     const [tpm, host] = await Promise.all([helloTpm(o.tpm.port, o.tpm.policy, this.#log), o.probes.run()]);
     const report = tpm !== undefined ? { ...host.report, tpm: { present: true, version: '2.0' as const } } : host.report;
-    const body = { nats_user_key: o.natsKey.publicKey, platform_report: report, resource_capacity: host.capacity, network_addresses: host.addresses.slice(0, 64), ...(tpm ? { tpm } : {}) };
+    const body = { nats_user_key: o.natsKey.publicKey, platform_report: report, resource_capacity: host.capacity, network_addresses: host.addresses.slice(0, 64), ...(tpm ? { tpm } : {}), ...(o.isolation ? { isolation: helloIsolation(o.isolation) } : {}) };
 
     let challenge: BootstrapChallengeV1;
     let hello: BootstrapHelloV1;

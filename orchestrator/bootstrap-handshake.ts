@@ -18,6 +18,7 @@ import type { BootstrapStatusV1 } from '../bus-schemas/v1/bootstrap-status.js';
 import type { BootstrapServiceDeps } from './bootstrap-deps.js';
 import { admissionAt, cellBootstrapPolicy, preapprovalFor } from './cell-policy.js';
 import { factsFromHello } from './hello-facts.js';
+import { placementFactsOf } from './machine-events.js';
 import type { MachineEnrollment } from './machine-enrollment.js';
 import type { MachineSteps, StepExtra } from './machine-steps.js';
 
@@ -75,13 +76,7 @@ export class BootstrapHandshake {
         ...(facts.ekTrustedBy !== undefined ? { ek_trusted_by: facts.ekTrustedBy } : {}),
         nats_user_key: hello.nats_user_key,
         expires_at: session.expiresAt,
-        placement: {
-          os_family: hello.platform_report.os_family,
-          arch: hello.platform_report.arch,
-          labels: hello.platform_report.labels,
-          tools: hello.platform_report.installed_tools.map((t) => t.name),
-          capacity: hello.resource_capacity,
-        },
+        placement: placementFactsOf(hello),
       },
       now,
       {

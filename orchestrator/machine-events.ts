@@ -12,22 +12,36 @@ import { CasDigestSchema } from '../bus-schemas/v1/cas-digest.js';
 import { PublicKeyIdSchema } from '../bus-schemas/ids.js';
 import { array, boolean, enumeration, integer, literal, object, optional, string, type Infer, type Schema } from '../bus-schemas/schema.js';
 import { HolonCertificateV1Schema } from '../bus-schemas/v1/holon-certificate.js';
-import { NatsUserKeySchema } from '../bus-schemas/v1/bootstrap-hello.js';
+import { IsolationCapabilitiesV1Schema, NatsUserKeySchema, type BootstrapHelloV1 } from '../bus-schemas/v1/bootstrap-hello.js';
 import { UnixMsSchema } from '../bus-schemas/v1/time-envelope.js';
 import { JurisdictionCodeSchema } from '../bus-schemas/v1/jurisdiction-attestation.js';
 import { MachineClassSchema } from '../bus-schemas/v1/policy.js';
 import { ArchitectureSchema, LabelsSchema, OsFamilySchema } from '../bus-schemas/v1/platform-report.js';
 import { ResourceCapacityV1Schema } from '../bus-schemas/v1/resource-capacity.js';
 
-/** A machine's facts that placement routes on: os, arch, labels, installed tools, capacity. */
+/** A machine's facts that placement routes on: os, arch, labels, installed tools, capacity, what its isolation adapter can do. */
 export const PlacementFactsSchema = object({
   os_family: OsFamilySchema,
   arch: ArchitectureSchema,
   labels: LabelsSchema,
   tools: array(string({ min: 1, max: 64 }), { max: 64 }),
   capacity: ResourceCapacityV1Schema,
+  /** the adapter's own description from the hello; absent when the agent sent none (placement then uses its table) */
+  isolation: optional(IsolationCapabilitiesV1Schema),
 });
 export type PlacementFacts = Infer<typeof PlacementFactsSchema>;
+
+/** The placement facts of a (checked) hello. */
+export function placementFactsOf(hello: BootstrapHelloV1): PlacementFacts {
+  return {
+    os_family: hello.platform_report.os_family,
+    arch: hello.platform_report.arch,
+    labels: hello.platform_report.labels,
+    tools: hello.platform_report.installed_tools.map((t) => t.name),
+    capacity: hello.resource_capacity,
+    ...(hello.isolation !== undefined ? { isolation: hello.isolation } : {}),
+  };
+}
 
 export const MACHINE_EVENT_KINDS = ['MACHINE_CHALLENGED', 'MACHINE_ATTESTED', 'MACHINE_REFUSED', 'MACHINE_APPROVED', 'MACHINE_ENROLLED'] as const;
 export type MachineEventKind = (typeof MACHINE_EVENT_KINDS)[number];

@@ -9,6 +9,7 @@
  * The agent's state machine may call any of them again after a crash.
  */
 import type { HolonRole } from '../v1/holon-role.js';
+import type { OsFamily } from '../v1/platform-report.js';
 
 /** Unit names: a DNS label that also fits FreeBSD jail names and derived Linux link names. */
 export const UNIT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
@@ -95,8 +96,20 @@ export interface UnitFile {
   owner: 'unit' | 'root';
 }
 
+/**
+ * What an adapter says of itself, sent in the agent's hello (BootstrapHelloV1.isolation) so that placement
+ * routes on it: the OS family it isolates on, the host tools it needs (as PlatformReportV1.installed_tools
+ * names, so the cell can check the probes found them) and the unit roles it can host.
+ */
+export interface IsolationCapabilities {
+  readonly os_family: OsFamily;
+  readonly tools: readonly string[];
+  readonly unit_roles: readonly Exclude<HolonRole, 'HOST'>[];
+}
+
 export interface IsolationPort {
   readonly kind: 'linux' | 'bastille' | 'noop';
+  readonly capabilities: IsolationCapabilities;
   /** Create (if absent) and start the unit; returns what exists. */
   create(spec: UnitSpec): Promise<UnitInfo>;
   /** What exists for `name`, read from the system; undefined when nothing does. */

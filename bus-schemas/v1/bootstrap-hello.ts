@@ -3,12 +3,13 @@ import { AdmissionEpochSchema } from '../admission/requirement.js';
 import { VDF_ELEMENT_BYTES, VDF_MAX_ITERATIONS, VDF_MIN_ITERATIONS } from '../admission/vdf.js';
 import { MalformedError } from '../errors.js';
 import { PublicKeyIdSchema } from '../ids.js';
-import { array, base64url, integer, literal, object, optional, refine, string, type Infer, type Schema } from '../schema.js';
+import { array, base64url, enumeration, integer, literal, object, optional, refine, string, type Infer, type Schema } from '../schema.js';
 import { AuthoritySealV1Schema } from '../seal.js';
 import { defineSealedObject } from '../wire.js';
 import { NonceSchema } from './machine-attestation.js';
 import { NetworkAddressV1Schema } from './network-address.js';
-import { PlatformReportV1Schema } from './platform-report.js';
+import { HOLON_ROLES, type HolonRole } from './holon-role.js';
+import { InstalledToolV1Schema, OsFamilySchema, PlatformReportV1Schema, sortedUnique } from './platform-report.js';
 import { ResourceCapacityV1Schema } from './resource-capacity.js';
 import { TimeEnvelopeRefSchema } from './time-envelope.js';
 import { TpmPublicSchema } from './tpm-quote.js';
@@ -66,6 +67,37 @@ export const BootstrapTpmV1Schema = object(
   'The TPM keys a machine brings to bootstrap',
 );
 
+/** The roles a unit can have: every HolonRole but HOST (the machine's own). */
+const UNIT_ROLES = HOLON_ROLES.filter((r): r is Exclude<HolonRole, 'HOST'> => r !== 'HOST');
+
+/**
+ * What the agent's isolation adapter says of itself (`capabilities` of the
+ * isolation port, bus-schemas/units/port.ts): the OS family it isolates on,
+ * the host tools it needs (installed_tools names, ascending) and the unit
+ * roles it can host (in HolonRole order). Placement refuses a machine for a
+ * role its adapter does not host, or when a tool it needs was not found.
+ */
+export const IsolationCapabilitiesV1Schema = refine(
+  object(
+    {
+      os_family: OsFamilySchema,
+      tools: sortedUnique(array(InstalledToolV1Schema.shape.name, { max: 64 }), (t) => t, 'tool name'),
+      unit_roles: array(enumeration(UNIT_ROLES, 'a unit role (any HolonRole but HOST)'), { max: UNIT_ROLES.length }),
+    },
+    'what the isolation adapter can do: its OS family, the tools it needs, the unit roles it hosts',
+  ),
+  (c) => {
+    for (let i = 1; i < c.unit_roles.length; i++) {
+      const prev = UNIT_ROLES.indexOf(c.unit_roles[i - 1] as (typeof UNIT_ROLES)[number]);
+      const cur = UNIT_ROLES.indexOf(c.unit_roles[i] as (typeof UNIT_ROLES)[number]);
+      if (cur === prev) return { path: `.unit_roles[${i}]`, reason: 'role listed twice' };
+      if (cur < prev) return { path: `.unit_roles[${i}]`, reason: 'roles must follow the HolonRole order' };
+    }
+    return undefined;
+  },
+);
+export type IsolationCapabilitiesV1 = Infer<typeof IsolationCapabilitiesV1Schema>;
+
 /**
  * BootstrapHelloV1 — step 1 of the bilateral bootstrap (DESIGN §3), agent →
  * `api.bootstrap.hello`, sealed by the machine key. Carries the agent's fresh
@@ -83,6 +115,8 @@ export const BootstrapHelloV1Schema = refine(
       tpm: optional(BootstrapTpmV1Schema),
       platform_report: PlatformReportV1Schema,
       resource_capacity: ResourceCapacityV1Schema,
+      /** absent in hellos of agents that do not describe their adapter: placement then goes by the cell's table per OS family */
+      isolation: optional(IsolationCapabilitiesV1Schema),
       network_addresses: array(NetworkAddressV1Schema, { max: 64 }),
       admission: AdmissionProofV1Schema,
       sent_at: TimeEnvelopeRefSchema,
@@ -94,6 +128,9 @@ export const BootstrapHelloV1Schema = refine(
     if (h.machine_seal.key !== h.machine_id) return { path: '.machine_seal.key', reason: 'not sealed by machine_id' };
     if (h.tpm !== undefined && h.platform_report.tpm.version !== '2.0') {
       return { path: '.tpm', reason: 'TPM keys given but the platform report has no TPM 2.0' };
+    }
+    if (h.isolation !== undefined && h.isolation.os_family !== h.platform_report.os_family) {
+      return { path: '.isolation.os_family', reason: `the isolation adapter is for ${h.isolation.os_family}, the platform report says ${h.platform_report.os_family}` };
     }
     return undefined;
   },

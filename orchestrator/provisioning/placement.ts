@@ -1,9 +1,10 @@
 /**
  * Placement (DESIGN §7), the part this issue needs: capability routing over
  * what each enrolled machine registered at its hello — os, arch, labels,
- * installed tools — and capacity left after the units already placed on it.
- * Among the machines that fit, the one with the most memory left wins (ties:
- * the lowest machine id, so placement is deterministic).
+ * installed tools, the roles and tools its isolation adapter declared — and
+ * capacity left after the units already placed on it. Among the machines
+ * that fit, the one with the most memory left wins (ties: the lowest machine
+ * id, so placement is deterministic).
  */
 import type { PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import type { RoleTemplate } from '../../bus-schemas/units/roles.js';
@@ -11,7 +12,11 @@ import type { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-re
 import type { MachineRecord } from '../machine-registry.js';
 import { ProvisionError } from './provision-errors.js';
 
-/** Tools a machine must have registered to run units of its OS family (its isolation adapter's). */
+/**
+ * Tools a machine must have registered to run units of its OS family, for machines whose hello did not
+ * describe their isolation adapter (agents from before BootstrapHelloV1.isolation); such a machine is taken
+ * to host every role.
+ */
 export const ADAPTER_TOOLS: Readonly<Record<string, readonly string[]>> = {
   linux: [],
   freebsd: ['bastille'],
@@ -59,7 +64,11 @@ export function placeUnit(
       skip('no attested jurisdiction');
       continue;
     }
-    const missingTool = (ADAPTER_TOOLS[f.os_family] ?? []).find((t) => !f.tools.includes(t));
+    if (f.isolation !== undefined && !f.isolation.unit_roles.includes(template.role)) {
+      skip(`role ${template.role} not hosted`);
+      continue;
+    }
+    const missingTool = (f.isolation?.tools ?? ADAPTER_TOOLS[f.os_family] ?? []).find((t) => !f.tools.includes(t));
     if (missingTool !== undefined) {
       skip(`tool ${missingTool} not installed`);
       continue;

@@ -11,7 +11,7 @@ import { ManualClock } from '../../bus-schemas/clock.js';
 import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { agentConsumerName, inboxPrefix, replySubjectAllowed } from '../../bus-schemas/subjects.js';
 import type { AgentBus, BusMessage } from '../../bus-schemas/units/bus-port.js';
-import type { ExecOptions, ExecResult, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../bus-schemas/units/port.js';
+import type { ExecOptions, ExecResult, IsolationCapabilities, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../bus-schemas/units/port.js';
 import { HolonCertificateV1 } from '../../bus-schemas/v1/holon-certificate.js';
 import { verifyHolonKeyProof } from '../../bus-schemas/v1/holon-key-proof.js';
 import { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
@@ -83,6 +83,7 @@ export const JOB_OUTPUT = { stdout: 'built\n', exitCode: 3 };
 
 export class FakeIsolation implements IsolationPort {
   readonly kind = 'noop' as const;
+  readonly capabilities: IsolationCapabilities = { os_family: 'linux', tools: [], unit_roles: ['BUILD_WORKER', 'PENTEST_SANDBOX', 'SERVICE_HOST', 'RELAY', 'GENERAL_COMPUTE'] };
   readonly units = new Map<string, UnitInfo>();
   readonly files = new Map<string, Map<string, FakeFile>>();
   /** every call, as `<method> <unit> [<detail>]` */

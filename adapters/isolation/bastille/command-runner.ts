@@ -128,3 +128,22 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     },
   };
 }
+
+export interface ToolOptions {
+  /** exit codes that are answers, not failures (pgrep/pkill: 1 = nothing matched) */
+  okCodes?: readonly number[];
+  input?: string;
+}
+
+/** A tool run whose non-zero exit (outside `okCodes`) is a `command` BastilleError labelled `label`. */
+export type Tool = (program: string, args: string[], label: string, opts?: ToolOptions) => Promise<RunResult>;
+
+export function toolOf(run: CommandRunner): Tool {
+  return async (program, args, label, opts = {}) => {
+    const r = await run.run(program, args, opts.input === undefined ? {} : { input: opts.input });
+    if (r.exitCode !== 0 && !(opts.okCodes ?? []).includes(r.exitCode)) {
+      throw new BastilleError('command', label, `failed (${program} ${args.join(' ')})`, { exitCode: r.exitCode, stderr: r.stderr || r.stdout });
+    }
+    return r;
+  };
+}

@@ -1,5 +1,7 @@
 /** Public names of the FreeBSD isolation adapter (Bastille + rctl). Only composition roots (main.ts files) import it. */
-export { createBastilleIsolation, rctlRules, type BastilleIsolationOptions, type BastilleLog } from './bastille-isolation.js';
+export { createBastilleIsolation } from './bastille-isolation.js';
+export { rctlRules } from './limits.js';
+export type { BastilleIsolationOptions, BastilleLog, UnitUser } from './options.js';
 export { BASTILLE_ERROR_CODE, BastilleError, type BastilleErrorKind } from './bastille-error.js';
 export { createCommandRunner, FREEBSD_PATH, type CommandRunner, type CommandRunnerOptions, type RunOptions, type RunResult, type SpawnOptions } from './command-runner.js';
 export { IFNAMSIZ_USABLE, MAX_VNET_NAME } from './names.js';

@@ -11,9 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecOptions, ExecResult, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../../bus-schemas/units/port.js';
+import type { ExecOptions, ExecResult, IsolationCapabilities, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../../bus-schemas/units/port.js';
 import { UNIT_NAME_PATTERN } from '../../../bus-schemas/units/port.js';
-import { ROLE_TEMPLATES } from '../../../bus-schemas/units/roles.js';
+import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
 import { UnitCgroups, detectCgroupLayout, parseMountinfo } from './cgroups.js';
 import { execInUnit, validateExec } from './exec.js';
 import { launchInit } from './init-process.js';
@@ -87,6 +87,8 @@ function checkSpec(spec: UnitSpec): void {
 
 export class LinuxIsolation implements IsolationPort {
   readonly kind = 'linux' as const;
+  /** Every role; the tools (iproute2, util-linux) by their names in the probes' report. */
+  readonly capabilities: IsolationCapabilities = { os_family: 'linux', tools: ['ip', 'nsenter', 'unshare'], unit_roles: Object.keys(ROLE_TEMPLATES) as UnitRole[] };
   readonly stateDir: string;
   readonly uidBase: number;
   readonly cgroups: UnitCgroups;

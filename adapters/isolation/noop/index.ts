@@ -6,6 +6,7 @@
  */
 import { HolonError } from '../../../bus-schemas/errors.js';
 import { UNIT_NAME_PATTERN, type IsolationPort, type UnitInfo, type UnitUsage } from '../../../bus-schemas/units/port.js';
+import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
 import { showUnitPath, splitUnitPath } from '../../../bus-schemas/units/unit-path.js';
 
 export class NoopIsolationError extends HolonError {
@@ -27,6 +28,8 @@ export function createNoopIsolation(opts: { root?: string } = {}): IsolationPort
   const zero: UnitUsage = { cpuUsageUsec: 0, memoryBytes: 0, pids: 0, egressBytes: 0, ingressBytes: 0, oomKills: 0 };
   return {
     kind: 'noop',
+    // Any role, no tool, on whatever system the agent runs.
+    capabilities: { os_family: process.platform === 'freebsd' ? 'freebsd' : 'linux', tools: [], unit_roles: Object.keys(ROLE_TEMPLATES) as UnitRole[] },
     files,
     create(spec) {
       if (!UNIT_NAME_PATTERN.test(spec.name)) return Promise.reject(new NoopIsolationError(`invalid unit name ${JSON.stringify(spec.name)}`));

@@ -26,6 +26,7 @@ export function bootstrapHello(): BootstrapHelloV1 {
       tpm: { ek_public: q.ek_public as string, ak_public: q.ak_public },
       platform_report: platformReport(),
       resource_capacity: resourceCapacity(),
+      isolation: { os_family: 'linux', tools: ['ip', 'nsenter', 'unshare'], unit_roles: ['BUILD_WORKER', 'PENTEST_SANDBOX', 'GENERAL_COMPUTE'] },
       network_addresses: [networkAddress()],
       admission: solveHashcash(machine, 12, 6),
       sent_at: { unix_ms: T0, source: 'SYSTEM' },

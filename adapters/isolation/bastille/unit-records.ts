@@ -1,0 +1,70 @@
+/**
+ * Unit records: `<stateDir>/<unit>.json` (0600, root; the directory 0700) is
+ * written before the jail is created and removed after it is destroyed;
+ * list() returns these names, so a crash between the two leaves a name the
+ * agent's recovery can finish destroying. A jail of the same name without a
+ * record is somebody else's and is never touched.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UNIT_NAME_PATTERN, type UnitLimits, type UnitNetwork } from '../../../bus-schemas/units/port.js';
+import { BastilleError } from './bastille-error.js';
+
+export interface UnitRecord {
+  unit: string;
+  network: UnitNetwork;
+  limits: UnitLimits;
+  ip: string;
+  frozen: boolean;
+}
+
+export class UnitRecords {
+  constructor(readonly dir: string) {}
+
+  path(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  read(name: string): UnitRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path(name), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const r = JSON.parse(text) as UnitRecord;
+      if (r.unit !== name) throw new Error(`record names ${String(r.unit)}`);
+      return r;
+    } catch (e) {
+      throw new BastilleError('state', `record ${name}`, `${this.path(name)} is unreadable: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Atomically: a temp file renamed over the record. */
+  write(r: UnitRecord): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.path(r.unit)}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(r)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.path(r.unit));
+  }
+
+  remove(name: string): void {
+    rmSync(this.path(name), { force: true });
+  }
+
+  /** The names of every record, sorted. */
+  list(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return entries
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .filter((n) => UNIT_NAME_PATTERN.test(n))
+      .sort();
+  }
+}
