@@ -419,7 +419,7 @@ const ENTRIES: ErrorCatalogueEntry[] = [
   },
   {
     code: 'HOLON_E_NO_PLACEMENT',
-    meaning: 'No enrolled machine can take the unit: none matches the os, arch, labels and tools asked for, or none has enough memory or unit slots left; the message says why each machine was skipped.',
+    meaning: 'No enrolled machine can take the unit: none matches the os, arch, labels and tools asked for, none has an isolation adapter that hosts the role, or none has enough memory or unit slots left; the message says why each machine was skipped.',
     operatorAction: 'Relax the constraints, enroll a matching machine, tear down units, or raise `placement_overcommit` in the orchestrator config.',
     raisedBy: 'cell (provisioning placement)',
   },

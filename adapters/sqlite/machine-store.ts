@@ -5,49 +5,24 @@
  * clocks it also holds are what make nonces single-use and quotes
  * unreplayable across restarts.
  */
+import type { MachineStorePort, OutboxEntry, StepWrite, StoredSession, TpmClockRecord } from '../../bus-schemas/stores/machine-store-port.js';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { HolonError } from '../../bus-schemas/errors.js';
 import type { PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 
 /*
- * The shapes below mirror the MachineStore port (orchestrator/machine-store.ts)
- * structurally: adapters implement ports but never import their users.
- * Machine records are stored as JSON; the adapter reads only these fields.
+ * The port is declared once, generic over the record, in
+ * bus-schemas/stores/machine-store-port.ts (the orchestrator instantiates it
+ * with MachineRecord). Records are stored as JSON; the adapter reads only
+ * these fields of one.
  */
 export interface StoredMachine {
   machineId: string;
   state: string;
   since: number;
 }
-export interface StoredSession {
-  machineId: PublicKeyIdV1;
-  helloDigest: string;
-  hello: string;
-  challenge: string;
-  session: string;
-  expiresAt: number;
-}
-export interface OutboxEntry {
-  id: string;
-  text: string;
-}
-export interface TpmClockRecord {
-  clock: string;
-  reset_count: number;
-  restart_count: number;
-  safe: boolean;
-}
-export interface StepWrite<M extends StoredMachine> {
-  machine?: M;
-  putSession?: StoredSession;
-  deleteSession?: PublicKeyIdV1;
-  seenQuote?: { digest: string; at: number };
-  akClock?: { akName: string; clock: TpmClockRecord };
-  usedNonce?: { nonce: string; expiresAt: number };
-  credentials?: { machineId: PublicKeyIdV1; natsUserKey: string; jwt: string };
-  outbox?: OutboxEntry;
-}
+export type { OutboxEntry, StoredSession, StepWrite, TpmClockRecord } from '../../bus-schemas/stores/machine-store-port.js';
 
 export class SqliteStoreError extends HolonError {
   static readonly CODE = 'HOLON_E_SQLITE';
@@ -84,7 +59,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 type Row = Record<string, unknown>;
 
-export class SqliteMachineStore<M extends StoredMachine> {
+export class SqliteMachineStore<M extends StoredMachine> implements MachineStorePort<M> {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #commit: (step: StepWrite<M>) => void;
