@@ -279,6 +279,9 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     }, READY_MS);
     say(`enrolled: ${machineId}`);
 
+    // Take SIGINT/SIGTERM as "stop cleanly" before the report tells anyone the fleet is up: a signal that came
+    // between the two used to end up at once, and its exit hook SIGKILLed the daemons mid-flight.
+    const stop = stopRequested(children);
     const pids = Object.fromEntries(children.map((c) => [c.name, c.pid]));
     if (a.json) {
       writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, context: contextFile, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
@@ -292,7 +295,6 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     await client.close();
     client = undefined;
 
-    const stop = stopRequested(children);
     const why = await stop.wait;
     stop.dispose();
     const signalled = why === 'SIGINT' || why === 'SIGTERM';

@@ -99,9 +99,7 @@ void t.test('a projection restored from an earlier clean stop is behind the ledg
   const files = (): string[] => readdirSync(dir).filter((f) => /^(orchestrator|provisions)\.db/.test(f));
   // A clean stop, and a copy of the projection as it was then.
   const first = await startUp(dir, { isolation: 'noop' });
-  // holonctl up prints its report a moment before it takes SIGINT as "stop cleanly" (a signal in between ends it
-  // at once, and its exit hook kills the daemons): give it that moment, since this test needs a clean stop.
-  await new Promise((r) => setTimeout(r, 1000));
+  // Stopped right after its report: holonctl up takes the signal as "stop cleanly" (this test needs a clean stop).
   await stopUp(first);
   mkdirSync(backup, { recursive: true });
   for (const f of files()) copyFileSync(join(dir, f), join(backup, f));
