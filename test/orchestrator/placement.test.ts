@@ -4,8 +4,7 @@
  * among fits, and the refusal that says why no machine fits.
  */
 import t from 'tap';
-import { encodeId, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
-import { generateEd25519 } from '../../bus-schemas/keys.js';
+import type { PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import { roleTemplate, type RoleTemplate } from '../../bus-schemas/units/roles.js';
 import { BootstrapHelloV1 } from '../../bus-schemas/v1/bootstrap-hello.js';
 import type { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
@@ -16,28 +15,12 @@ import { bootstrapHello } from '../bus-schemas/v1/bootstrap-samples.js';
 import { SIGNERS } from '../bus-schemas/v1/sample-keys.js';
 import { resealed } from '../bus-schemas/v1/samples.js';
 import { refuses } from '../helpers/refuses.js';
+import { GiB, machineRecord } from './machine-fixture.js';
 
-const GiB = 2 ** 30;
 const template = roleTemplate('GENERAL_COMPUTE') as RoleTemplate;
 
 function machine(over: Partial<NonNullable<MachineRecord['placement']>> = {}, state: MachineRecord['state'] = 'ENROLLED'): MachineRecord {
-  return {
-    machineId: encodeId('key', generateEd25519().publicKey),
-    state,
-    since: 0,
-    updatedAt: 0,
-    softwareOnly: true,
-    ekHash: null,
-    ekTrustedBy: null,
-    natsUserKey: null,
-    helloDigest: null,
-    attestDigest: null,
-    pcr: null,
-    refusal: null,
-    approval: null,
-    certificate: null,
-    placement: { os_family: 'linux', arch: 'amd64', labels: [], tools: [], capacity: { cpu_cores: 4, cpu_millis: 4000, memory_bytes: 8 * GiB, storage_bytes: 2 ** 40, gpu_count: 0, network_bandwidth_bps: 1e9, max_units: 10 }, ...over },
-  };
+  return machineRecord({ state, placement: over });
 }
 
 const req = (constraints: ProvisioningRequestV1['constraints'], target?: PublicKeyIdV1): ProvisioningRequestV1 =>

@@ -25,6 +25,7 @@ import { ProvisioningService } from '../../orchestrator/provisioning/provisionin
 import { makeAuthority } from '../bootstrap/fixtures.js';
 import { refusesAsync } from '../helpers/refuses.js';
 import { MemoryProvisionStore } from './memory-provision-store.js';
+import { machineRecord } from './machine-fixture.js';
 
 const HOUR = 3_600_000;
 const T0 = 1_800_000_000_000;
@@ -36,23 +37,7 @@ const machine = signerFromSeed(generateEd25519().seed);
 const machineId = encodeId('key', machine.publicKey);
 const cell = { signer: auth.cell, cellId, cellKey: convertId(cellId, 'key'), certificate: auth.certificate, principalKey: encodeId('key', principal.publicKey) } as unknown as CellMaterial;
 
-const enrolled: MachineRecord = {
-  machineId,
-  state: 'ENROLLED',
-  since: 0,
-  updatedAt: 0,
-  softwareOnly: true,
-  ekHash: null,
-  ekTrustedBy: null,
-  natsUserKey: null,
-  helloDigest: null,
-  attestDigest: null,
-  pcr: null,
-  refusal: null,
-  approval: null,
-  certificate: null,
-  placement: { os_family: 'linux', arch: 'amd64', labels: [], tools: [], capacity: { cpu_cores: 8, cpu_millis: 8000, memory_bytes: 64 * 2 ** 30, storage_bytes: 2 ** 40, gpu_count: 0, network_bandwidth_bps: 1e9, max_units: 100 } },
-};
+const enrolled: MachineRecord = machineRecord({ machineId, placement: { capacity: { cpu_cores: 8, cpu_millis: 8000, memory_bytes: 64 * 2 ** 30, storage_bytes: 2 ** 40, gpu_count: 0, network_bandwidth_bps: 1e9, max_units: 100 } } });
 
 /** What the service wrote to the ledger, in order (the fake ledger "publishes" on commit). */
 const ledger: { owner: HolonIdV1; kind: string; body: JsonValue; at: number }[] = [];
