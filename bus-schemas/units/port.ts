@@ -55,17 +55,42 @@ export interface UnitInfo {
   hostLink?: string;
 }
 
-/** Usage sampled from outside the unit (metering, DESIGN §7). */
+/**
+ * Usage sampled from outside the unit (metering, DESIGN §7), as the host's
+ * own counters say it. Counters (cpu, egress, ingress, gpu, oomKills) only
+ * grow while the unit's cgroup/jail/link exists; the agent's meter turns
+ * them into monotonic totals across restarts and counter resets.
+ */
 export interface UnitUsage {
   cpuUsageUsec: number;
   memoryBytes: number;
+  /** highest memory use the kernel recorded (memory.peak / max_usage_in_bytes); memoryBytes where none is kept */
+  memoryPeakBytes: number;
   pids: number;
   /** bytes the unit sent (host side of its link: received there); 0 without a link */
   egressBytes: number;
   ingressBytes: number;
+  /** bytes the unit's root (and volumes) hold on the host's storage */
+  storageBytes: number;
+  /** GPU time of the unit's processes, in milliseconds; 0 with `gpuNote` saying why where there is none */
+  gpuMs: number;
+  gpuNote?: string;
   /** times the kernel's memory limit killed a process of the unit */
   oomKills: number;
 }
+
+/** A usage with nothing used: what a unit that exists but has not run reads as. */
+export const ZERO_USAGE: Readonly<UnitUsage> = Object.freeze({
+  cpuUsageUsec: 0,
+  memoryBytes: 0,
+  memoryPeakBytes: 0,
+  pids: 0,
+  egressBytes: 0,
+  ingressBytes: 0,
+  storageBytes: 0,
+  gpuMs: 0,
+  oomKills: 0,
+});
 
 export interface ExecOptions {
   /** environment of the process; nothing of the agent's own environment is inherited */

@@ -11,7 +11,7 @@ import { ManualClock } from '../../bus-schemas/clock.js';
 import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { agentConsumerName, inboxPrefix, replySubjectAllowed } from '../../bus-schemas/subjects.js';
 import type { AgentBus, BusMessage } from '../../bus-schemas/units/bus-port.js';
-import type { ExecOptions, ExecResult, IsolationCapabilities, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../bus-schemas/units/port.js';
+import { ZERO_USAGE, type ExecOptions, type ExecResult, type IsolationCapabilities, type IsolationPort, type UnitFile, type UnitInfo, type UnitSpec, type UnitUsage } from '../../bus-schemas/units/port.js';
 import { HolonCertificateV1 } from '../../bus-schemas/v1/holon-certificate.js';
 import { verifyHolonKeyProof } from '../../bus-schemas/v1/holon-key-proof.js';
 import { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
@@ -140,7 +140,7 @@ export class FakeIsolation implements IsolationPort {
   }
   async usage(name: string): Promise<UnitUsage> {
     this.#need(name);
-    return { cpuUsageUsec: 0, memoryBytes: 0, pids: 0, egressBytes: 0, ingressBytes: 0, oomKills: 0 };
+    return { ...ZERO_USAGE };
   }
   async destroy(name: string): Promise<void> {
     this.calls.push(`destroy ${name}`);

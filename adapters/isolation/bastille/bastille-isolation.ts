@@ -13,7 +13,7 @@
  *   safe-write.ts    writeFile() contained under the jail root
  *   names.ts, parse.ts, command-runner.ts, bastille-error.ts
  */
-import type { ExecOptions, ExecResult, IsolationCapabilities, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../../bus-schemas/units/port.js';
+import { ZERO_USAGE, type ExecOptions, type ExecResult, type IsolationCapabilities, type IsolationPort, type UnitFile, type UnitInfo, type UnitSpec, type UnitUsage } from '../../../bus-schemas/units/port.js';
 import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
 import { BastilleError } from './bastille-error.js';
 import { toolOf, type CommandRunner } from './command-runner.js';
@@ -225,7 +225,7 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     const what = `usage ${name}`;
     const rec = ownedOrRefuse(name, what);
     if (rec === undefined || !jails.exists(name)) throw new BastilleError('state', what, `no unit ${name}`);
-    const out: UnitUsage = { cpuUsageUsec: 0, memoryBytes: 0, pids: 0, egressBytes: 0, ingressBytes: 0, oomKills: 0 };
+    const out: UnitUsage = { ...ZERO_USAGE, gpuNote: "no GPU is assigned to jails" };
     const jail = await jails.running(name);
     if (jail === undefined) return out; // racct of a removed jail is gone with it
     Object.assign(out, await readUsage(tool, name));

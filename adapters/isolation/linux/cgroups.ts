@@ -112,6 +112,8 @@ function readV2Controllers(mountPoint: string): string {
 export interface CgroupUsage {
   cpuUsageUsec: number;
   memoryBytes: number;
+  /** memory.peak (v2, Linux ≥ 5.19) / memory.max_usage_in_bytes (v1); memoryBytes where the kernel keeps none */
+  memoryPeakBytes: number;
   pids: number;
   oomKills: number;
 }
@@ -303,18 +305,23 @@ export class UnitCgroups {
     if (this.layout.version === 'v2') {
       const d = this.dir(name);
       const cpu = /^usage_usec (\d+)$/m.exec(await readOr(join(d, 'cpu.stat'), ''));
+      const memoryBytes = await readNumber(join(d, 'memory.current'));
+      const peak = (await readOr(join(d, 'memory.peak'), '')).trim();
       return {
         cpuUsageUsec: Number(cpu?.[1] ?? 0),
-        memoryBytes: await readNumber(join(d, 'memory.current')),
+        memoryBytes,
+        memoryPeakBytes: /^\d+$/.test(peak) ? Math.max(Number(peak), memoryBytes) : memoryBytes,
         pids: await readNumber(join(d, 'pids.current')),
         oomKills: Number(/^oom_kill (\d+)$/m.exec(await readOr(join(d, 'memory.events'), ''))?.[1] ?? 0),
       };
     }
     const cpuNs = await readNumber(join(this.dir(name, 'cpuacct'), 'cpuacct.usage'));
     const mem = this.dir(name, 'memory');
+    const memoryBytes = await readNumber(join(mem, 'memory.usage_in_bytes'));
     return {
       cpuUsageUsec: Math.floor(cpuNs / 1000),
-      memoryBytes: await readNumber(join(mem, 'memory.usage_in_bytes')),
+      memoryBytes,
+      memoryPeakBytes: Math.max(memoryBytes, await readNumber(join(mem, 'memory.max_usage_in_bytes'))),
       pids: await readNumber(join(this.dir(name, 'pids'), 'pids.current')),
       oomKills: Number(/^oom_kill (\d+)$/m.exec(await readOr(join(mem, 'memory.oom_control'), ''))?.[1] ?? 0),
     };

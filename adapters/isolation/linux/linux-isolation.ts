@@ -11,10 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecOptions, ExecResult, IsolationCapabilities, IsolationPort, UnitFile, UnitInfo, UnitSpec, UnitUsage } from '../../../bus-schemas/units/port.js';
-import { UNIT_NAME_PATTERN } from '../../../bus-schemas/units/port.js';
+import { UNIT_NAME_PATTERN, type ExecOptions, type ExecResult, type IsolationCapabilities, type IsolationPort, type UnitFile, type UnitInfo, type UnitSpec, type UnitUsage } from '../../../bus-schemas/units/port.js';
 import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
 import { UnitCgroups, detectCgroupLayout, parseMountinfo } from './cgroups.js';
+import { DiskUsageCache } from './disk-usage.js';
 import { execInUnit, validateExec } from './exec.js';
 import { launchInit } from './init-process.js';
 import { IsolationError, errnoOf } from './isolation-error.js';
@@ -58,6 +58,8 @@ export interface LinuxIsolationOptions {
   egressPool?: string;
   /** How long create() waits for the unit init to report ready (default 10 s). */
   initTimeoutMs?: number;
+  /** How long a walk of a unit's root for its storage bytes is reused (default 5 s). */
+  storageMaxAgeMs?: number;
 }
 
 const SLOTS = 65536;
@@ -98,6 +100,7 @@ export class LinuxIsolation implements IsolationPort {
   private readonly log: IsolationLogger | undefined;
   private readonly initTimeoutMs: number;
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly disk: DiskUsageCache;
 
   constructor(opts: LinuxIsolationOptions) {
     const bad = (option: string, why: string): never => {
@@ -114,6 +117,7 @@ export class LinuxIsolation implements IsolationPort {
     if (!Number.isInteger(this.uidBase) || this.uidBase < 1000 || this.uidBase + SLOTS > 2 ** 32 - 2) {
       bad('uidBase', `uidBase must be an integer in [1000, ${2 ** 32 - 2 - SLOTS}], got ${String(opts.uidBase)}`);
     }
+    this.disk = new DiskUsageCache(opts.storageMaxAgeMs ?? 5000);
     const parent = opts.cgroupParent ?? 'holonet';
     if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(parent)) bad('cgroupParent', `cgroupParent must be a relative path of [A-Za-z0-9_-] segments, got ${JSON.stringify(parent)}`);
     this.initTimeoutMs = opts.initTimeoutMs ?? 10_000;
@@ -395,7 +399,8 @@ export class LinuxIsolation implements IsolationPort {
     const cg = await this.step(name, 'usage/cgroup', () => this.cgroups.usage(name));
     const link = hostLinkName(name);
     const net = st.network === 'egress' && (await linkExists(link)) ? await linkCounters(link) : { rxBytes: 0, txBytes: 0 };
-    return { ...cg, egressBytes: net.rxBytes, ingressBytes: net.txBytes };
+    const storageBytes = await this.disk.bytes(this.rootOf(name));
+    return { ...cg, egressBytes: net.rxBytes, ingressBytes: net.txBytes, storageBytes, gpuMs: 0, gpuNote: 'no GPU is assigned to Linux units' };
   }
 
   async destroy(name: string): Promise<void> {
@@ -413,6 +418,7 @@ export class LinuxIsolation implements IsolationPort {
         throw new IsolationError('state', name, 'destroy/mounts', `mounts remain on the host under the unit: ${mounted.slice(0, 5).join(', ')}; unmount them, then destroy again`);
       }
       await this.step(name, 'destroy/dir', () => rm(dir, { recursive: true, force: true }));
+      this.disk.forget(this.rootOf(name));
       const left = await this.leftovers(name);
       if (left.length > 0) throw new IsolationError('state', name, 'destroy/verify', `still present after destroy: ${left.join(', ')}`);
       if (st !== undefined) this.log?.info({ unit: name, ms: Date.now() - started }, 'isolation(linux): unit destroyed');

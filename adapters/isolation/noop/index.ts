@@ -5,7 +5,7 @@
  * nothing and says so at start. exec() runs nothing and reports exit 0.
  */
 import { HolonError } from '../../../bus-schemas/errors.js';
-import { UNIT_NAME_PATTERN, type IsolationPort, type UnitInfo, type UnitUsage } from '../../../bus-schemas/units/port.js';
+import { UNIT_NAME_PATTERN, ZERO_USAGE, type IsolationPort, type UnitInfo } from '../../../bus-schemas/units/port.js';
 import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
 import { showUnitPath, splitUnitPath } from '../../../bus-schemas/units/unit-path.js';
 
@@ -25,7 +25,7 @@ export function createNoopIsolation(opts: { root?: string } = {}): IsolationPort
     if (u === undefined) throw new NoopIsolationError(`no unit ${name}`);
     return u;
   };
-  const zero: UnitUsage = { cpuUsageUsec: 0, memoryBytes: 0, pids: 0, egressBytes: 0, ingressBytes: 0, oomKills: 0 };
+
   return {
     kind: 'noop',
     // Any role, no tool, on whatever system the agent runs.
@@ -68,7 +68,7 @@ export function createNoopIsolation(opts: { root?: string } = {}): IsolationPort
     },
     usage(name) {
       need(name);
-      return Promise.resolve({ ...zero });
+      return Promise.resolve({ ...ZERO_USAGE });
     },
     destroy(name) {
       units.delete(name);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { installSim, SIM_RELEASE } from './sim/install.js';
 import { adapterFor, callsOf, isBastilleError, procState, sleep, spec } from './fixture.js';
+import { ZERO_USAGE } from '../../../../bus-schemas/units/port.js';
 
 const sim = installSim();
 t.teardown(() => sim.cleanup());
@@ -95,7 +96,7 @@ void t.test('life cycle: create → exec → writeFile → usage → freeze/thaw
   t.equal(procState(pid as number), undefined);
   t.notOk(sim.state().running.life1, 'jls no longer lists it');
   t.equal((await iso.inspect('life1'))?.status, 'stopped');
-  t.same(await iso.usage('life1'), { cpuUsageUsec: 0, memoryBytes: 0, pids: 0, egressBytes: 0, ingressBytes: 0, oomKills: 0 });
+  t.same(await iso.usage('life1'), { ...ZERO_USAGE, gpuNote: 'no GPU is assigned to jails' }, 'a stopped jail has no racct: every counter reads 0');
   await iso.kill('life1');
 
   t.equal((await iso.create(spec('life1'))).status, 'running', 'create restarts a stopped unit');
