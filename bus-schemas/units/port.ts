@@ -135,6 +135,8 @@ export interface IsolationCapabilities {
 export interface IsolationPort {
   readonly kind: 'linux' | 'bastille' | 'noop';
   readonly capabilities: IsolationCapabilities;
+  /** How many processes a unit has with nothing running in it (its init, if any); default 0. */
+  readonly idleProcesses?: number;
   /** Create (if absent) and start the unit; returns what exists. */
   create(spec: UnitSpec): Promise<UnitInfo>;
   /** What exists for `name`, read from the system; undefined when nothing does. */
@@ -147,6 +149,11 @@ export interface IsolationPort {
   writeFile(name: string, file: UnitFile): Promise<void>;
   freeze(name: string): Promise<void>;
   thaw(name: string): Promise<void>;
+  /**
+   * SIGTERM every process of the unit but its own init, from the host side (the start of a graceful stop: the
+   * processes decide how to end; kill() or destroy() follows). Optional: an adapter without it gets no grace.
+   */
+  terminate?(name: string): Promise<void>;
   /** Kill every process of the unit (the unit still exists; status becomes stopped). */
   kill(name: string): Promise<void>;
   usage(name: string): Promise<UnitUsage>;

@@ -2,32 +2,42 @@
  * The FreeBSD isolation adapter (DESIGN §6): Bastille 1.4 for the jail's
  * life cycle, rctl(8) for limits and usage, jls(8) for state, jexec(8) where
  * an exit code matters, pkill/pgrep/ps for freeze/thaw, netstat(1) for the
- * epair's byte counters. This file is the port; the concerns live beside it:
+ * epair's byte counters, mount(8)/ifconfig(8) to check that a jail left
+ * nothing behind, zfs(8) or a walk of the jail's directory for storage.
+ * This file is the port; the concerns live beside it:
  *
  *   options.ts       the options, validated once, with their defaults
- *   jails.ts         create/start/stop/destroy, each re-checked with jls; processes and signals
+ *   bastille-conf.ts what the adapter reads from Bastille's own bastille.conf
+ *   names.ts         unit names (reserved prefix u-) → jail names
+ *   jails.ts         create/start/stop/destroy, each re-checked; processes and signals
+ *   leftovers.ts     mounts and links a jail that vanished without `jail -r` left
  *   limits.ts        rctl rules and usage
+ *   storage.ts       bytes on disk: ZFS `used` or a one-file-system walk
  *   network.ts       the jail's address, `bastille create` arguments, the epair and its counters
  *   unit-records.ts  which units are ours (a jail without a record is somebody else's)
  *   unit-user.ts     the unprivileged user inside the jail
  *   safe-write.ts    writeFile() contained under the jail root
- *   names.ts, parse.ts, command-runner.ts, bastille-error.ts
+ *   parse.ts, command-runner.ts, bastille-error.ts; selftest.ts for real hosts
  */
 import { ZERO_USAGE, type ExecOptions, type ExecResult, type IsolationCapabilities, type IsolationPort, type UnitFile, type UnitInfo, type UnitSpec, type UnitUsage } from '../../../bus-schemas/units/port.js';
 import { ROLE_TEMPLATES, type UnitRole } from '../../../bus-schemas/units/roles.js';
+import { readBastilleConf, type BastilleConf } from './bastille-conf.js';
 import { BastilleError } from './bastille-error.js';
 import { toolOf, type CommandRunner } from './command-runner.js';
 import { Jails } from './jails.js';
+import type { JlsJail } from './parse.js';
 import { applyLimits, readUsage, removeLimits } from './limits.js';
-import { checkUnitName, hostEpairName } from './names.js';
-import { allocateIp, checkHostLink, checkVnetInterface, createArgs, linkCounters } from './network.js';
+import { checkUnitName, jailNameOf } from './names.js';
+import { allocateIp, checkVnetInterface, checkVnetType, createArgs, hostLinkOf, linkCounters } from './network.js';
 import { resolveOptions, type BastilleIsolationOptions } from './options.js';
 import { segmentsOrRefuse, writeContained } from './safe-write.js';
+import { Storage } from './storage.js';
 import { UnitRecords, type UnitRecord } from './unit-records.js';
 import { ensureUnitUser, unitUserEntry } from './unit-user.js';
 
 const FREEZE_ROUNDS = 5;
 const UNIT_ROLES = Object.keys(ROLE_TEMPLATES) as UnitRole[];
+const GPU_NOTE = 'no GPU is assigned to jails';
 
 function checkSpec(spec: UnitSpec): void {
   const what = `create ${String(spec?.name)}`;
@@ -59,35 +69,52 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
   const tool = toolOf(run);
   const jails = new Jails(tool, o.jailsDir);
   const records = new UnitRecords(o.stateDir);
+  if (o.vnetInterface !== undefined && o.gateway === undefined) {
+    log.warn({ interface: o.vnetInterface }, 'no gateway option: egress jails route through bastille_network_gateway or the host default route, which must be inside ipRange');
+  }
+  // Bastille's configuration is read once, at the first call that needs it (never at construction).
+  let conf: { bastille: BastilleConf; storage: Storage } | undefined;
+  const bastille = (): { bastille: BastilleConf; storage: Storage } => {
+    if (conf === undefined) {
+      const b = readBastilleConf(o.bastilleConfig, o.jailsDir);
+      conf = { bastille: b, storage: new Storage(tool, o.jailsDir, b.zfs) };
+    }
+    return conf;
+  };
 
-  /** The record of a unit whose jail exists, or a refusal when the jail is not ours. */
+  /** The record of a unit, or a refusal when a jail of its name exists without one (somebody else's). */
   function ownedOrRefuse(name: string, what: string): UnitRecord | undefined {
     const rec = records.read(name);
-    if (rec === undefined && jails.exists(name)) {
-      throw new BastilleError('refused', what, `a jail named ${name} exists under ${o.jailsDir} but has no Holonet record in ${o.stateDir}; not touching somebody else's jail`);
+    const jail = jailNameOf(name);
+    if (rec === undefined && jails.exists(jail)) {
+      throw new BastilleError('refused', what, `a jail named ${jail} exists under ${o.jailsDir} but unit ${name} has no Holonet record in ${o.stateDir}; not touching somebody else's jail`);
     }
     return rec;
   }
 
-  /** The record of a unit that must exist for `what`. */
-  function recordOrFail(name: string, what: string): UnitRecord {
+  /** The record of a unit whose jail must exist for `what`. */
+  function existingOrFail(name: string, what: string): UnitRecord {
+    checkUnitName(name, what);
     const rec = ownedOrRefuse(name, what);
-    if (rec === undefined) throw new BastilleError('state', what, `no unit ${name}`);
+    if (rec === undefined || !jails.exists(rec.jail)) throw new BastilleError('state', what, `no unit ${name}`);
     return rec;
   }
 
   async function inspect(name: string): Promise<UnitInfo | undefined> {
     checkUnitName(name, `inspect ${String(name)}`);
     const rec = ownedOrRefuse(name, `inspect ${name}`);
-    if (rec === undefined || !jails.exists(name)) return undefined;
-    const jail = await jails.running(name);
-    const root = jails.root(name);
-    const pw = unitUserEntry(jails, name, user);
-    const link = jails.hostLink(name);
+    if (rec === undefined || !jails.exists(rec.jail)) return undefined;
+    return infoOf(rec, await jails.running(rec.jail));
+  }
+
+  /** What exists for a unit whose jail exists, given what jls says of it. */
+  async function infoOf(rec: UnitRecord, jail: JlsJail | undefined): Promise<UnitInfo> {
+    const name = rec.unit;
+    const pw = unitUserEntry(jails, rec.jail, user);
     let status: UnitInfo['status'] = 'stopped';
     if (jail !== undefined) status = rec.frozen && (await jails.allStopped(jail.jid)) ? 'frozen' : 'running';
-    const info: UnitInfo = { name, status, root, uid: pw?.uid ?? user.uid, gid: pw?.gid ?? user.gid };
-    if (link !== undefined) info.hostLink = link;
+    const info: UnitInfo = { name, status, root: jails.root(rec.jail), uid: pw?.uid ?? user.uid, gid: pw?.gid ?? user.gid };
+    if (rec.hostLink !== undefined) info.hostLink = rec.hostLink;
     return info;
   }
 
@@ -95,30 +122,31 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     checkSpec(spec);
     const name = spec.name;
     const what = `create ${name}`;
-    const link = hostEpairName(name, spec.network, what);
+    const jail = jailNameOf(name);
     checkVnetInterface(name, spec.network, o.vnetInterface);
+    checkVnetType(name, spec.network, bastille().bastille.vnetType);
     let rec = ownedOrRefuse(name, what);
     if (rec !== undefined && rec.network !== spec.network) {
       throw new BastilleError('refused', what, `unit ${name} exists with network=${rec.network}; asked for ${spec.network} (destroy it first)`);
     }
-    if (rec === undefined) {
-      rec = { unit: name, network: spec.network, limits: spec.limits, ip: allocateIp(records, o.range, name), frozen: false };
-    }
+    rec ??= { unit: name, jail, network: spec.network, limits: spec.limits, ip: allocateIp(records, o.range, name, o.gateway), frozen: false };
     rec.limits = spec.limits;
     records.write(rec);
 
-    if (!jails.exists(name)) {
-      const args = createArgs(name, { network: spec.network, release: o.release, ip: rec.ip, range: o.range, vnetInterface: o.vnetInterface, loopbackInterface: o.loopbackInterface });
-      log.info({ unit: name, network: spec.network, ip: rec.ip }, 'bastille create');
-      await jails.create(name, args);
-      checkHostLink(name, jails.readFile(name, 'jail.conf'), link);
+    if (!jails.exists(jail)) {
+      log.info({ unit: name, jail, network: spec.network, ip: rec.ip }, 'bastille create');
+      await jails.create(jail, createArgs(jail, { ...o, network: spec.network, ip: rec.ip }));
     }
-    await jails.ensureStarted(name);
-    await applyLimits(tool, name, spec.limits);
-    await ensureUnitUser(tool, jails, name, user, home);
-    const info = await inspect(name);
-    if (info === undefined || info.status === 'stopped') throw new BastilleError('state', what, 'the unit is not running after create');
-    return info;
+    const link = hostLinkOf(jail, jails.readFile(jail, 'jail.conf'), spec.network);
+    if (link !== rec.hostLink) {
+      if (link === undefined) delete rec.hostLink;
+      else rec.hostLink = link;
+      records.write(rec);
+    }
+    const running = await jails.ensureRunning(jail, link);
+    await applyLimits(tool, jail, spec.limits);
+    await ensureUnitUser(tool, jails, jail, user, home);
+    return infoOf(rec, running);
   }
 
   function list(): Promise<string[]> {
@@ -133,17 +161,17 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     }
     const cwd = opts.cwd ?? home;
     if (!cwd.startsWith('/') || cwd.includes('\0')) throw new BastilleError('refused', what, `cwd ${JSON.stringify(cwd)} must be an absolute path inside the jail`);
-    const rec = recordOrFail(name, what);
+    const rec = existingOrFail(name, what);
     if (rec.frozen) throw new BastilleError('state', what, `unit ${name} is frozen; thaw it first`);
-    await jails.requireRunning(name, what);
+    await jails.requireRunning(rec.jail, what);
     const env: Record<string, string> = { PATH: '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin', ...(opts.env ?? {}) };
     for (const [k, v] of Object.entries(env)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string' || v.includes('\0')) throw new BastilleError('refused', what, `environment variable ${JSON.stringify(k)} is not a valid name=value`);
     }
-    // jexec has no working-directory option and starts in "/": a fixed sh script changes
-    // directory and execs the argv unchanged. Environment values travel in the environment
-    // (jexec without -l keeps it), never in argv.
-    const args = ['-U', opts.asRoot === true ? 'root' : user.name, name, '/bin/sh', '-c', 'cd -- "$1" || exit 126; shift; exec "$@"', 'holonet-exec', cwd, ...argv];
+    // jexec of FreeBSD 14 has no working-directory option and starts in "/" (jexec.c: getopt "lnu:U:", chdir("/")):
+    // a fixed sh script changes directory and execs the argv unchanged. Environment values travel in the
+    // environment (jexec without -l keeps it), never in argv.
+    const args = ['-U', opts.asRoot === true ? 'root' : user.name, rec.jail, '/bin/sh', '-c', 'cd -- "$1" || exit 126; shift; exec "$@"', 'holonet-exec', cwd, ...argv];
     const spawnOpts: Parameters<CommandRunner['spawn']>[2] = { env };
     if (opts.onStdout !== undefined) spawnOpts.onStdout = opts.onStdout;
     if (opts.onStderr !== undefined) spawnOpts.onStderr = opts.onStderr;
@@ -166,25 +194,22 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     const parts = segmentsOrRefuse(name, file?.path);
     if (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o7777) throw new BastilleError('refused', what, `mode ${String(file.mode)} is not a permission mode`);
     if (file.owner !== 'unit' && file.owner !== 'root') throw new BastilleError('refused', what, `owner ${String(file.owner)} is neither unit nor root`);
-    const rec = ownedOrRefuse(name, what);
-    if (rec === undefined || !jails.exists(name)) throw new BastilleError('state', what, `no unit ${name}`);
-    const root = jails.root(name);
+    const rec = existingOrFail(name, what);
     let uid = 0;
     let gid = 0;
     if (file.owner === 'unit') {
-      const pw = unitUserEntry(jails, name, user);
+      const pw = unitUserEntry(jails, rec.jail, user);
       if (pw === undefined) throw new BastilleError('state', what, `user ${user.name} does not exist in the jail yet`);
       uid = pw.uid;
       gid = pw.gid;
     }
-    writeContained({ unit: name, root, parts, content: file.content, mode: file.mode, uid, gid });
+    writeContained({ unit: name, root: jails.root(rec.jail), parts, content: file.content, mode: file.mode, uid, gid });
   }
 
   async function freeze(name: string): Promise<void> {
-    checkUnitName(name, `freeze ${String(name)}`);
-    const what = `freeze ${name}`;
-    const rec = recordOrFail(name, what);
-    const jail = await jails.requireRunning(name, what);
+    const what = `freeze ${String(name)}`;
+    const rec = existingOrFail(name, what);
+    const jail = await jails.requireRunning(rec.jail, what);
     rec.frozen = true;
     records.write(rec); // first, so exec() refuses new processes while we stop the old ones
     for (let round = 0; round < FREEZE_ROUNDS; round++) {
@@ -195,10 +220,9 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
   }
 
   async function thaw(name: string): Promise<void> {
-    checkUnitName(name, `thaw ${String(name)}`);
-    const what = `thaw ${name}`;
-    const rec = recordOrFail(name, what);
-    const jail = await jails.running(name);
+    const what = `thaw ${String(name)}`;
+    const rec = existingOrFail(name, what);
+    const jail = await jails.running(rec.jail);
     if (jail !== undefined) {
       await jails.signal(jail.jid, 'CONT');
       const procs = await jails.processes(jail.jid);
@@ -209,11 +233,16 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     records.write(rec);
   }
 
+  /** SIGTERM every process of the jail (a jail has no init of ours; the jail is persistent, so it stays). */
+  async function terminate(name: string): Promise<void> {
+    const rec = existingOrFail(name, `terminate ${String(name)}`);
+    const jail = await jails.running(rec.jail);
+    if (jail !== undefined) await jails.signal(jail.jid, 'TERM');
+  }
+
   async function kill(name: string): Promise<void> {
-    checkUnitName(name, `kill ${String(name)}`);
-    const rec = recordOrFail(name, `kill ${name}`);
-    const jail = await jails.running(name);
-    if (jail !== undefined) await jails.stop(name, jail);
+    const rec = existingOrFail(name, `kill ${String(name)}`);
+    await jails.teardown(rec.jail, rec.hostLink);
     if (rec.frozen) {
       rec.frozen = false;
       records.write(rec);
@@ -221,16 +250,19 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
   }
 
   async function usage(name: string): Promise<UnitUsage> {
-    checkUnitName(name, `usage ${String(name)}`);
-    const what = `usage ${name}`;
-    const rec = ownedOrRefuse(name, what);
-    if (rec === undefined || !jails.exists(name)) throw new BastilleError('state', what, `no unit ${name}`);
-    const out: UnitUsage = { ...ZERO_USAGE, gpuNote: "no GPU is assigned to jails" };
-    const jail = await jails.running(name);
-    if (jail === undefined) return out; // racct of a removed jail is gone with it
-    Object.assign(out, await readUsage(tool, name));
-    const link = jails.hostLink(name);
-    if (link !== undefined) Object.assign(out, await linkCounters(tool, name, link));
+    const rec = existingOrFail(name, `usage ${String(name)}`);
+    const { storage } = bastille();
+    const racct = await readUsage(tool, rec.jail); // answers for a stopped jail too (limits.ts)
+    const jail = await jails.running(rec.jail);
+    const memoryBytes = jail === undefined ? 0 : racct.memoryBytes;
+    const peak = Math.max(rec.memoryPeakBytes ?? 0, memoryBytes);
+    if (peak !== rec.memoryPeakBytes) {
+      rec.memoryPeakBytes = peak;
+      records.write(rec);
+    }
+    const out: UnitUsage = { ...ZERO_USAGE, cpuUsageUsec: racct.cpuUsageUsec, memoryBytes, memoryPeakBytes: peak, pids: racct.pids, gpuMs: 0, gpuNote: GPU_NOTE };
+    if (jail !== undefined && rec.hostLink !== undefined) Object.assign(out, await linkCounters(tool, rec.jail, rec.hostLink));
+    out.storageBytes = await storage.bytes(rec.jail, () => jails.leftovers.mountPoints());
     return out;
   }
 
@@ -238,12 +270,17 @@ export function createBastilleIsolation(options: BastilleIsolationOptions): Isol
     checkUnitName(name, `destroy ${String(name)}`);
     const rec = ownedOrRefuse(name, `destroy ${name}`);
     if (rec === undefined) return;
+    const { storage } = bastille();
     // Only ever name an existing jail to bastille (jails.ts: its target resolution autocompletes a prefix).
-    if (jails.exists(name)) await jails.destroy(name);
-    await removeLimits(tool, name);
+    if (jails.exists(rec.jail)) {
+      await jails.teardown(rec.jail, rec.hostLink);
+      await jails.destroy(rec.jail);
+    }
+    if (await storage.datasetExists(rec.jail)) throw new BastilleError('state', `bastille destroy ${rec.jail}`, `dataset ${String(storage.dataset(rec.jail))} still exists`);
+    await removeLimits(tool, rec.jail);
     records.remove(name);
-    log.info({ unit: name }, 'destroyed');
+    log.info({ unit: name, jail: rec.jail }, 'destroyed');
   }
 
-  return { kind: 'bastille', capabilities: capabilitiesOf(o.vnetInterface), create, inspect, list, exec, writeFile, freeze, thaw, kill, usage, destroy };
+  return { kind: 'bastille', capabilities: capabilitiesOf(o.vnetInterface), create, inspect, list, exec, writeFile, freeze, thaw, terminate, kill, usage, destroy };
 }

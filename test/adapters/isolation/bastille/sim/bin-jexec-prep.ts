@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `jexec-prep` (see install.ts).
-import { runJexecPrep } from './tools-sim.js';
+import { runJexecPrep } from './proc-sim.js';
 
 runJexecPrep(process.argv.slice(2));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `jls` (see install.ts).
-import { runJls } from './tools-sim.js';
+import { runJls } from './host-sim.js';
 
 runJls(process.argv.slice(2));

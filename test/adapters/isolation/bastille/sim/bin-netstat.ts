@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `netstat` (see install.ts).
-import { runNetstat } from './tools-sim.js';
+import { runNetstat } from './host-sim.js';
 
 runNetstat(process.argv.slice(2));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `pgrep` (see install.ts).
-import { runPkill } from './tools-sim.js';
+import { runPkill } from './proc-sim.js';
 
 runPkill(process.argv.slice(2), 'pgrep');

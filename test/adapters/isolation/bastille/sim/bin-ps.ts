@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `ps` (see install.ts).
-import { runPs } from './tools-sim.js';
+import { runPs } from './proc-sim.js';
 
 runPs(process.argv.slice(2));

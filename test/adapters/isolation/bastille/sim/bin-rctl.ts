@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Simulated FreeBSD `rctl` (see install.ts).
-import { runRctl } from './tools-sim.js';
+import { runRctl } from './rctl-sim.js';
 
 runRctl(process.argv.slice(2));

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Simulated FreeBSD `zfs` (see install.ts).
+import { runZfs } from './host-sim.js';
+
+runZfs(process.argv.slice(2));
