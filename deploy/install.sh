@@ -10,7 +10,8 @@
 #
 # Usage: deploy/install.sh [--root DIR] [--os linux|freebsd]
 #                          [--component agent|orchestrator|all] [--npm-ci]
-#                          [--node PATH] [--principal-root hkey1…] [--source DIR]
+#                          [--node PATH] [--principal-root hkey1…]
+#                          [--bastille-release R] [--source DIR]
 # Exit status: 0 done; 1 a step failed; 2 usage error; 3 a precondition is not
 # met (code not built, not root, wrong host OS).
 set -eu
@@ -32,7 +33,11 @@ Usage: deploy/install.sh [options]
                       instead of copying the production packages from the source
   --node PATH         Node.js binary the services run (default: /usr/bin/node on
                       Linux, /usr/local/bin/node on FreeBSD)
-  --principal-root ID pin the principal's root key (hkey1…) in a NEW agent config
+  --principal-root ID pin the principal's root key (hkey1…) in NEW agent and
+                      orchestrator configs
+  --bastille-release R  FreeBSD agent: the release its units are created from,
+                      e.g. 14.2-RELEASE (default on a FreeBSD host: its own,
+                      from freebsd-version -u; a staging root needs it given)
   --source DIR        built checkout to install from (default: this script's repo)
   -h, --help          this text
 
@@ -47,6 +52,7 @@ COMPONENT=all
 NPM_CI=no
 NODE_BIN=
 PRINCIPAL_ROOT=
+BASTILLE_RELEASE=
 SOURCE=
 
 need_arg() { [ "$#" -ge 2 ] && [ -n "$2" ] || die 2 "$1 needs a value (see --help)"; }
@@ -63,6 +69,8 @@ while [ "$#" -gt 0 ]; do
 	--node=*) NODE_BIN=${1#*=}; shift ;;
 	--principal-root) need_arg "$@"; PRINCIPAL_ROOT=$2; shift 2 ;;
 	--principal-root=*) PRINCIPAL_ROOT=${1#*=}; shift ;;
+	--bastille-release) need_arg "$@"; BASTILLE_RELEASE=$2; shift 2 ;;
+	--bastille-release=*) BASTILLE_RELEASE=${1#*=}; shift ;;
 	--source) need_arg "$@"; SOURCE=$2; shift 2 ;;
 	--source=*) SOURCE=${1#*=}; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -155,6 +163,23 @@ case "$NODE_BIN" in
 esac
 SVC_USER=holonet
 SVC_GROUP=holonet
+
+# The FreeBSD agent creates its units from one Bastille release (agent.json
+# "bastille.release", checked with the agent's own pattern): by default the
+# host's userland release without its patch level. Needed only to write a
+# new agent.json: an upgrade keeps the existing one.
+if [ "$OS" = freebsd ] && [ "$WITH_AGENT" = yes ] && [ -z "$BASTILLE_RELEASE" ] &&
+	[ ! -e "$R$ETC/agent.json" ] && [ ! -L "$R$ETC/agent.json" ]; then
+	if [ "$REAL" = yes ] && command -v freebsd-version >/dev/null 2>&1; then
+		BASTILLE_RELEASE=$(freebsd-version -u | sed 's/-p[0-9]*$//')
+	else
+		die 2 "a FreeBSD agent needs --bastille-release (e.g. 14.2-RELEASE): the release its units are created from"
+	fi
+fi
+if [ -n "$BASTILLE_RELEASE" ]; then
+	printf '%s\n' "$BASTILLE_RELEASE" | grep -Eq '^[0-9]+\.[0-9]+-[A-Z0-9-]+$' ||
+		die 2 "--bastille-release must be a release like 14.2-RELEASE, not '$BASTILLE_RELEASE'"
+fi
 
 # --- helpers -----------------------------------------------------------------
 # Ownership is applied only on a real install; a staging root gets a note
@@ -341,13 +366,20 @@ write_config() {
 	say "wrote default $dest"
 }
 KEPT_CONFIGS=
+# Both daemons connect with NATS credentials that `holonctl init` makes (the
+# bus runs in operator mode): the agent as the cell's bootstrap user (copy
+# <orchestrator data dir>/nats/bootstrap.creds to $ETC/bootstrap.creds), the
+# orchestrator as its three users, kept in its data dir (relative paths).
+ISOLATION_LINES="\"isolation\": \"$ISOLATION\","
+[ "$OS" = freebsd ] && ISOLATION_LINES="$ISOLATION_LINES
+  \"bastille\": { \"release\": \"$BASTILLE_RELEASE\" },"
 if [ "$WITH_AGENT" = yes ]; then
 	write_config agent.json 0600 "0:0" <<EOF
 {
   "data_dir": "$DATA/agent",
-  "nats": { "servers": ["nats://127.0.0.1:4222"] },
+  "nats": { "servers": ["nats://127.0.0.1:4222"], "bootstrap_creds": "$ETC/bootstrap.creds" },
   "log_level": "info",
-  "isolation": "$ISOLATION",
+  $ISOLATION_LINES
   "principal_root": "$PRINCIPAL_ROOT"
 }
 EOF
@@ -356,10 +388,18 @@ EOF
 	fi
 fi
 if [ "$WITH_ORCH" = yes ]; then
+	PRINCIPAL_KEY_LINE=
+	[ -z "$PRINCIPAL_ROOT" ] || PRINCIPAL_KEY_LINE="
+  \"principal_key\": \"$PRINCIPAL_ROOT\","
 	write_config orchestrator.json 0640 "0:$SVC_GROUP" <<EOF
 {
   "data_dir": "$DATA/orchestrator",
-  "nats": { "servers": ["nats://127.0.0.1:4222"] },
+  "nats": {
+    "servers": ["nats://127.0.0.1:4222"],
+    "creds": "nats/orchestrator-serve.creds",
+    "writer_creds": "nats/orchestrator-writer.creds",
+    "admin_creds": "nats/orchestrator-admin.creds"
+  },$PRINCIPAL_KEY_LINE
   "log_level": "info"
 }
 EOF
@@ -401,6 +441,15 @@ if [ "$REAL" = no ] && [ -n "$CHOWN_NOTES" ]; then
 	printf '%s' "$CHOWN_NOTES"
 fi
 [ -x "$NODE_BIN" ] || [ "$REAL" = no ] || warn "$NODE_BIN is not executable: install Node.js >= 20.19 or pass --node"
+# better-sqlite3 is a native module, built for the Node ABI of whichever node
+# ran npm ci: another major version (Node 24 services, modules from Node 20)
+# cannot load it, and the orchestrator would fail at its database.
+if [ -x "$NODE_BIN" ] && [ -d "$R$CODE/node_modules/better-sqlite3" ] &&
+	! (cd "$R$CODE" && "$NODE_BIN" -e 'new (require("better-sqlite3"))(":memory:").close()') >/dev/null 2>"$TMPDIR_INSTALL/abi"; then
+	set -- $(sed -n 's/.*NODE_MODULE_VERSION \([0-9]*\).*/\1/p' "$TMPDIR_INSTALL/abi")
+	if [ "$#" -ge 2 ]; then why="built for Node ABI $1, this node has ABI $2"; else why=$(head -n 1 "$TMPDIR_INSTALL/abi"); fi
+	warn "$NODE_BIN cannot load $CODE/node_modules/better-sqlite3 ($why): run install.sh again with --npm-ci under that node, or: cd $CODE && PATH=$(dirname "$NODE_BIN"):\$PATH npm rebuild better-sqlite3"
+fi
 
 say "done. Next steps:"
 n=1
@@ -408,6 +457,10 @@ step() { printf '  %d. %s\n' "$n" "$*"; n=$((n + 1)); }
 if [ "$WITH_AGENT" = yes ] && [ -z "$PRINCIPAL_ROOT" ]; then
 	step "pin the principal's root key: set \"principal_root\" in $ETC/agent.json (the agent refuses to start, exit 78, until it is set)"
 fi
+if [ "$WITH_ORCH" = yes ]; then
+	step "the cell's keys and NATS credentials, if not made yet: holonctl init --dir $DATA/orchestrator --cell-name <name> (the principal key goes to ~/.config/holonet), then chown -R $SVC_USER:$SVC_GROUP $DATA/orchestrator"
+fi
+[ "$WITH_AGENT" = yes ] && step "copy the cell's nats/bootstrap.creds (holonctl init made it in the orchestrator's data dir) to $ETC/bootstrap.creds, mode 0600"
 step "review $ETC/*.json (nats.servers: your JetStream cluster; deploy/nats/ has server configs)"
 if [ "$OS" = linux ]; then
 	[ "$WITH_ORCH" = yes ] && step "check: $NODE_BIN $CODE/dist/orchestrator/main.js --config $ETC/orchestrator.json --check-config"

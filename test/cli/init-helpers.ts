@@ -1,6 +1,7 @@
 /**
  * Running the real `holonctl init` (dist/cli/main.js) in a temp dir, and
- * snapshots of a data directory to prove a refusal changed nothing.
+ * snapshots of a data directory to prove a refusal changed nothing. HOME is
+ * never the real one: init's default principal dir is below it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -18,9 +19,21 @@ export interface CliResult {
   stderr: string;
 }
 
-export function holonctl(args: string[], cwd?: string): CliResult {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, ...(cwd !== undefined ? { cwd } : {}) });
+/** The real holonctl with exactly these arguments; `env` is added to this process's environment. */
+export function holonctlExact(args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env }, ...(cwd !== undefined ? { cwd } : {}) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The real holonctl. `init --dir D` without --principal-dir gets
+ * `--principal-dir D`: the tests' cells keep the principal key in their data
+ * dir (holonctl up's layout), never in this user's ~/.config/holonet.
+ */
+export function holonctl(args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): CliResult {
+  const dir = args.indexOf('--dir');
+  const oneDir = args[0] === 'init' && dir >= 0 && !args.includes('--principal-dir') ? ['--principal-dir', args[dir + 1] ?? ''] : [];
+  return holonctlExact([...args, ...oneDir], cwd, env);
 }
 
 /** Files (not dirs) under `dir`, counting temp files; 0 if it does not exist. */
@@ -35,7 +48,7 @@ export function countFiles(dir: string): number {
 /** Start `holonctl init` and SIGKILL it as soon as `files` files exist under `dir`; resolves when it is gone. */
 export function initKilledAt(dir: string, files: number): Promise<void> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [MAIN, 'init', '--dir', dir], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [MAIN, 'init', '--dir', dir, '--principal-dir', dir], { stdio: 'ignore' });
     const poll = setInterval(() => {
       if (countFiles(dir) >= files) child.kill('SIGKILL');
     }, 1);

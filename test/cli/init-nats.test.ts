@@ -4,7 +4,9 @@
  * may use holon.<its id>.> and its own inbox (so request/reply works) and is
  * refused — by the server, as a permissions violation — on another holon's
  * subjects and on the shared _INBOX.>; the bootstrap user may only publish
- * api.bootstrap.>; the cell account has JetStream.
+ * api.bootstrap.>; the cell account has JetStream; the orchestrator's three
+ * users and holonctl's, which init mints as `holonctl up` does, carry exactly
+ * their grants (bus-schemas/grants) and the server enforces them.
  */
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, type NatsConnection, type PermissionViolationError } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { mintUser } from '../../adapters/nats/credentials.js';
-import { bootstrapGrant, holonGrant, type UserGrant } from '../../bus-schemas/grants.js';
+import { adminGrant, bootstrapGrant, holonGrant, ledgerWriterGrant, operatorGrant, orchestratorServeGrant, type UserGrant } from '../../bus-schemas/grants.js';
+import { inboxPrefix } from '../../bus-schemas/subjects.js';
+import { CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
 import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { allowAll } from '../agent/fake-cell.js';
 
@@ -21,7 +25,7 @@ const holonInboxPrefix = (id: HolonIdV1): string => `_INBOX.${convertId(id, 'key
 import { encodeId } from '../../bus-schemas/ids.js';
 import { generateEd25519 } from '../../bus-schemas/keys.js';
 import { NatsServer } from '../harness/nats-server.js';
-import { holonctl, makeTemp } from './init-helpers.js';
+import { holonctl, loadKey, makeTemp } from './init-helpers.js';
 
 const newHolonId = (): HolonIdV1 => encodeId('holon', generateEd25519().publicKey);
 
@@ -147,5 +151,33 @@ void t.test('a real nats-server runs on the generated auth.conf and enforces the
     t.ok(await delivered(watcher.nc, boot.nc, 'api.bootstrap.hello'), 'connects and publishes api.bootstrap.hello');
     t.notOk(await delivered(watcher.nc, boot.nc, `holon.${me}.x`), 'and nothing else');
     t.ok(await boot.violationOn(`holon.${me}.x`), 'a permissions violation');
+  });
+
+  await t.test('the orchestrator\'s and holonctl\'s credentials: their grants, enforced', async (t) => {
+    const principal = loadKey(join(dir, 'keys/principal.key')).keyId;
+    const cell = CellCertificateV1.decode(readFileSync(join(dir, 'cell-certificate.json'), 'utf8').trim()).cell_id;
+    const minted: [string, UserGrant][] = [
+      ['nats/orchestrator-serve.creds', orchestratorServeGrant(cell)],
+      ['nats/orchestrator-writer.creds', ledgerWriterGrant(cell)],
+      ['nats/orchestrator-admin.creds', adminGrant(cell)],
+      ['nats/holonctl.creds', operatorGrant(principal)],
+    ];
+    for (const [file, grant] of minted) {
+      const jwt = /([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\./.exec(readFileSync(join(dir, file), 'utf8'))?.[2] ?? '';
+      const perms = (JSON.parse(Buffer.from(jwt, 'base64url').toString()) as { name: string; nats: { pub: { allow: string[]; deny?: string[] }; sub: { allow: string[] } } });
+      t.same(
+        { name: perms.name, publish: perms.nats.pub.allow, publishDeny: perms.nats.pub.deny ?? [], subscribe: perms.nats.sub.allow },
+        { name: grant.name, publish: grant.publish, publishDeny: grant.publishDeny ?? [], subscribe: grant.subscribe },
+        `${file}: exactly the ${grant.kind} grant`,
+      );
+    }
+    const admin = await client(t, server.url, readFileSync(join(dir, 'nats/orchestrator-admin.creds')), adminGrant(cell).inboxPrefix);
+    t.ok((await (await jetstreamManager(admin.nc)).getAccountInfo()).limits !== undefined, 'the admin user calls the JetStream API');
+    const serve = await client(t, server.url, readFileSync(join(dir, 'nats/orchestrator-serve.creds')), orchestratorServeGrant(cell).inboxPrefix);
+    await t.rejects(async () => (await jetstreamManager(serve.nc, { timeout: 1500 })).getAccountInfo(), { message: /Permissions Violation for Publish to "\$JS\.API\.INFO"/ }, 'the serving user may not: the server refuses its JetStream API call');
+    const operator = await client(t, server.url, readFileSync(join(dir, 'nats/holonctl.creds')), inboxPrefix(principal));
+    t.ok(await delivered(watcher.nc, operator.nc, 'api.machines.list'), 'holonctl sends the cell\'s requests');
+    t.notOk(await delivered(watcher.nc, operator.nc, `holon.${me}.cmd`), 'and nothing to a holon');
+    t.match(await operator.violationOn(`holon.${me}.cmd`), { operation: 'publish' }, 'refused by the server');
   });
 });

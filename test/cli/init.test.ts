@@ -3,23 +3,30 @@
  * files and modes, signatures that verify against the principal key, a
  * refusal that changes nothing, completion of an interrupted run (files
  * deleted, a stale temp file, a process killed part-way), the
- * --json shape, and no key material on stdout or stderr.
+ * --json shape, and no key material on stdout or stderr. Most cells here keep
+ * everything in one directory (--principal-dir = --dir, which init-helpers
+ * adds); the last tests run the default: the principal's files outside the
+ * data dir, under $HOME/.config/holonet, and the data dir from HOLONET_DIR.
  */
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nkeyPublic } from '../../adapters/nats/credentials.js';
 import { encodeId } from '../../bus-schemas/ids.js';
 import { generateEd25519, signerFromSeed } from '../../bus-schemas/keys.js';
 import { CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
 import { HOLON_ROLES } from '../../bus-schemas/v1/holon-role.js';
 import { PolicyV1 } from '../../bus-schemas/v1/policy.js';
-import { countFiles, holonctl, initKilledAt, loadKey, makeTemp, modeOf, snapshot } from './init-helpers.js';
+import { countFiles, holonctl, holonctlExact, initKilledAt, loadKey, MAIN, makeTemp, modeOf, snapshot } from './init-helpers.js';
 
-const KEYS = ['keys/principal.key', 'keys/cell.key', 'nats/operator.nk', 'nats/system-account.nk', 'nats/account.nk', 'nats/account-signing.nk', 'nats/bootstrap.creds'];
+const CREDS = ['nats/bootstrap.creds', 'nats/orchestrator-serve.creds', 'nats/orchestrator-writer.creds', 'nats/orchestrator-admin.creds', 'nats/holonctl.creds'];
+const KEYS = ['keys/principal.key', 'keys/cell.key', 'nats/operator.nk', 'nats/system-account.nk', 'nats/account.nk', 'nats/account-signing.nk', ...CREDS];
 const PUBLIC = ['cell-certificate.json', 'policy.json', 'nats/operator.jwt', 'nats/system-account.jwt', 'nats/account.jwt', 'nats/auth.conf'];
 
 interface Report {
   dir: string;
+  principal_dir: string;
   cell_name: string;
   principal_key: string;
   cell_id: string;
@@ -34,23 +41,29 @@ function initJson(t: Test, dir: string, extra: string[] = []): Report {
   return JSON.parse(r.stdout) as Report;
 }
 
-/** Every key, certificate and JWT in `dir` fits together. */
-function checkConsistent(t: Test, dir: string): void {
-  const principal = loadKey(join(dir, 'keys/principal.key'));
+/** Every key, certificate and JWT in `dir` (and `principalDir`) fits together. */
+function checkConsistent(t: Test, dir: string, principalDir = dir): void {
+  const principal = loadKey(join(principalDir, 'keys/principal.key'));
   const cell = loadKey(join(dir, 'keys/cell.key'));
   const cert = CellCertificateV1.decode(readFileSync(join(dir, 'cell-certificate.json')));
   t.doesNotThrow(() => CellCertificateV1.verify(cert, principal.keyId), 'certificate verifies against the principal key');
   t.equal(cert.cell_id, encodeId('cell', cell.signer.publicKey), 'and certifies the cell key');
   const policy = PolicyV1.decode(readFileSync(join(dir, 'policy.json')));
   t.doesNotThrow(() => PolicyV1.verify(policy, principal.keyId), 'policy verifies against the principal key');
-  const claims = (file: string): { sub: string; iss: string } =>
-    JSON.parse(Buffer.from((/([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\./.exec(readFileSync(join(dir, file), 'utf8'))?.[2] ?? ''), 'base64url').toString()) as { sub: string; iss: string };
+  const claims = (file: string, base = dir): { sub: string; iss: string; nats?: { issuer_account?: string } } =>
+    JSON.parse(Buffer.from((/([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\./.exec(readFileSync(join(base, file), 'utf8'))?.[2] ?? ''), 'base64url').toString()) as { sub: string; iss: string };
   const operator = claims('nats/operator.jwt');
   t.equal(claims('nats/account.jwt').iss, operator.sub, 'the cell account JWT is signed by the operator');
   t.equal(claims('nats/system-account.jwt').iss, operator.sub, 'so is the system account JWT');
   const conf = readFileSync(join(dir, 'nats/auth.conf'), 'utf8');
   t.match(conf, `system_account: ${claims('nats/system-account.jwt').sub}`, 'auth.conf names the system account');
   t.match(conf, `${claims('nats/account.jwt').sub}: "`, 'and preloads the cell account');
+  const signing = nkeyPublic(readFileSync(join(dir, 'nats/account-signing.nk'), 'utf8').trim(), 'account');
+  for (const f of CREDS) {
+    const c = claims(f, f === 'nats/holonctl.creds' ? principalDir : dir);
+    t.equal(c.nats?.issuer_account, claims('nats/account.jwt').sub, `${f}: a user of the cell account`);
+    t.equal(c.iss, signing, `${f}: signed by the account signing key`);
+  }
 }
 
 void t.test('a fresh init: files, modes, signatures, output', async (t) => {
@@ -89,8 +102,9 @@ void t.test('--json: the report shape; defaults', async (t) => {
   t.teardown(remove);
   const dir = join(tmp, 'd');
   const report = initJson(t, dir);
-  t.same(Object.keys(report).sort(), ['cell_id', 'cell_name', 'created', 'dir', 'kept', 'nats', 'principal_key'], 'top-level fields');
+  t.same(Object.keys(report).sort(), ['cell_id', 'cell_name', 'created', 'dir', 'kept', 'nats', 'principal_dir', 'principal_key'], 'top-level fields');
   t.equal(report.dir, dir);
+  t.equal(report.principal_dir, dir, 'one directory (--principal-dir = --dir)');
   t.equal(report.cell_name, 'local', 'default cell name');
   t.equal(report.principal_key, loadKey(join(dir, 'keys/principal.key')).keyId, 'principal_key is the key in the file');
   t.match(report.cell_id, /^cell1/);
@@ -151,7 +165,7 @@ void t.test('killed part-way through, a re-run always ends consistent', async (t
   const { dir: tmp, remove } = makeTemp();
   t.teardown(remove);
   const seen: number[] = [];
-  for (const n of [1, 3, 6, 9, 12]) {
+  for (const n of [1, 3, 6, 9, 12, 15]) {
     const dir = join(tmp, `k${n}`);
     await initKilledAt(dir, n);
     seen.push(countFiles(dir));
@@ -203,10 +217,96 @@ void t.test('usage errors exit 2; --help', async (t) => {
   rmSync(join(tmp, 'x'), { recursive: true, force: true });
 });
 
-void t.test('the default data dir is ./.holonet', async (t) => {
+void t.test('by default the principal\'s files are outside the data dir, under $HOME/.config/holonet', async (t) => {
+  const { dir: tmp, remove } = makeTemp();
+  t.teardown(remove);
+  const env = { HOME: join(tmp, 'home'), XDG_CONFIG_HOME: '', HOLONET_DIR: '' };
+  const dir = join(tmp, 'orchestrator');
+  const r = holonctlExact(['init', '--dir', dir, '--json'], undefined, env);
+  t.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  const pdir = join(tmp, 'home/.config/holonet');
+  t.equal(report.principal_dir, pdir, 'the principal dir is reported');
+  for (const d of ['', 'keys', 'nats']) t.equal(modeOf(join(pdir, d)), '700', `principal dir ${d || '.'} is 0700`);
+  t.equal(modeOf(join(pdir, 'keys/principal.key')), '600', 'the principal key is there, 0600');
+  t.equal(modeOf(join(pdir, 'nats/holonctl.creds')), '600', 'and holonctl\'s credential, 0600');
+  t.same(readFileSync(join(pdir, 'cell-certificate.json')), readFileSync(join(dir, 'cell-certificate.json')), 'and a copy of the certificate');
+  t.same(readdirSync(pdir).sort(), ['cell-certificate.json', 'keys', 'nats'], 'nothing else');
+  t.notOk(existsSync(join(dir, 'keys/principal.key')), 'no principal key in the data dir');
+  t.notOk(existsSync(join(dir, 'nats/holonctl.creds')), 'nor holonctl\'s credential');
+  const seed = loadKey(join(pdir, 'keys/principal.key')).seed;
+  const everything = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
+  t.notOk(everything.some((text) => text.includes(seed)), 'the principal seed is in no file of the data dir');
+  for (const f of ['nats/orchestrator-serve.creds', 'nats/orchestrator-writer.creds', 'nats/orchestrator-admin.creds']) t.equal(modeOf(join(dir, f)), '600', `${f} in the data dir, 0600`);
+  checkConsistent(t, dir, pdir);
+  t.match(holonctlExact(['init', '--dir', dir], undefined, env).stderr, /HOLON_E_INIT_EXISTS/, 'a second run: complete, refused');
+  const before = snapshot(dir);
+  const here = holonctlExact(['init', '--dir', dir, '--principal-dir', dir], undefined, env);
+  t.equal(here.status, 1, 'looking for the principal key in the data dir (holonctl up does): exit 1');
+  t.match(here.stderr, `${join(dir, 'cell-certificate.json')}: signed by ${report.principal_key}, not by keys/principal.key (there is no ${join(dir, 'keys/principal.key')}: pass the --principal-dir that holds it)`, 'and it says where the key is not');
+  t.same(snapshot(dir), before, 'nothing changed');
+
+  // XDG_CONFIG_HOME wins over HOME
+  const xdg = holonctlExact(['init', '--dir', join(tmp, 'o2'), '--json'], undefined, { ...env, XDG_CONFIG_HOME: join(tmp, 'xdg') });
+  t.equal(xdg.status, 0, xdg.stderr);
+  t.equal((JSON.parse(xdg.stdout) as Report).principal_dir, join(tmp, 'xdg/holonet'), '$XDG_CONFIG_HOME/holonet');
+});
+
+void t.test('a principal dir holds one cell: another cell is refused, an existing principal key is used, not replaced', async (t) => {
+  const { dir: tmp, remove } = makeTemp();
+  t.teardown(remove);
+  const pdir = join(tmp, 'principal');
+  const first = holonctlExact(['init', '--dir', join(tmp, 'a'), '--principal-dir', pdir, '--json']);
+  t.equal(first.status, 0, first.stderr);
+  const key = readFileSync(join(pdir, 'keys/principal.key'), 'utf8');
+
+  const before = snapshot(pdir);
+  const other = holonctlExact(['init', '--dir', join(tmp, 'b'), '--principal-dir', pdir]);
+  t.equal(other.status, 1, 'another cell into the same principal dir: exit 1');
+  t.match(other.stderr, `${join(pdir, 'cell-certificate.json')}: is not ${join(tmp, 'b/cell-certificate.json')}: this principal dir belongs to another cell; pass another --principal-dir`);
+  t.match(other.stderr, /\[HOLON_E_INIT_CONFLICT\]/, 'a typed refusal');
+  t.same(snapshot(pdir), before, 'the principal dir is unchanged');
+  t.notOk(existsSync(join(tmp, 'b')), 'and no data dir was made');
+
+  // The principal's key alone (the certificate of the first cell moved away): a second cell under the same principal.
+  rmSync(join(pdir, 'cell-certificate.json'));
+  rmSync(join(pdir, 'nats/holonctl.creds'));
+  const second = holonctlExact(['init', '--dir', join(tmp, 'b'), '--principal-dir', pdir, '--json']);
+  t.equal(second.status, 0, second.stderr);
+  const r = JSON.parse(second.stdout) as Report;
+  t.equal(r.principal_key, (JSON.parse(first.stdout) as Report).principal_key, 'the same principal');
+  t.same(r.kept, [join(pdir, 'keys/principal.key')], 'its key kept');
+  t.equal(readFileSync(join(pdir, 'keys/principal.key'), 'utf8'), key, 'byte for byte');
+  checkConsistent(t, join(tmp, 'b'), pdir);
+});
+
+void t.test('the data dir: --dir, else $HOLONET_DIR, else ./.holonet', async (t) => {
   const { dir, remove } = makeTemp();
   t.teardown(remove);
-  const r = holonctl(['init', '--json'], dir);
-  t.equal(r.status, 0, r.stderr);
-  t.ok(existsSync(join(dir, '.holonet', 'keys', 'principal.key')));
+  const env = { HOME: join(dir, 'home'), XDG_CONFIG_HOME: '', HOLONET_DIR: '' };
+  const cwdDefault = holonctlExact(['init', '--json'], dir, env);
+  t.equal(cwdDefault.status, 0, cwdDefault.stderr);
+  t.ok(existsSync(join(dir, '.holonet', 'keys', 'cell.key')), './.holonet without --dir and HOLONET_DIR');
+
+  const fromEnv = holonctlExact(['init', '--json', '--principal-dir', join(dir, 'p2')], dir, { ...env, HOLONET_DIR: join(dir, 'from-env') });
+  t.equal(fromEnv.status, 0, fromEnv.stderr);
+  t.equal((JSON.parse(fromEnv.stdout) as Report).dir, join(dir, 'from-env'), 'HOLONET_DIR when --dir is absent');
+  t.ok(existsSync(join(dir, 'from-env', 'keys', 'cell.key')));
+
+  const flag = holonctlExact(['init', '--json', '--dir', join(dir, 'from-flag'), '--principal-dir', join(dir, 'p3')], dir, { ...env, HOLONET_DIR: join(dir, 'from-env-2') });
+  t.equal((JSON.parse(flag.stdout) as Report).dir, join(dir, 'from-flag'), '--dir wins over HOLONET_DIR');
+  t.notOk(existsSync(join(dir, 'from-env-2')), 'which is left alone');
+});
+
+void t.test('--principal-dir inside the data dir is refused; no HOME and no --principal-dir is a usage error', async (t) => {
+  const { dir, remove } = makeTemp();
+  t.teardown(remove);
+  const inside = holonctlExact(['init', '--dir', join(dir, 'd'), '--principal-dir', join(dir, 'd/principal')]);
+  t.equal(inside.status, 2, 'exit 2');
+  t.match(inside.stderr, `--principal-dir ${join(dir, 'd/principal')} is inside the data dir ${join(dir, 'd')}, which the orchestrator reads`);
+  const { HOME: _h, XDG_CONFIG_HOME: _x, ...noHome } = process.env;
+  const r = spawnSync(process.execPath, [MAIN, 'init', '--dir', join(dir, 'd')], { encoding: 'utf8', env: noHome });
+  t.equal(r.status, 2, 'no HOME: exit 2');
+  t.match(r.stderr, '--principal-dir <path> is needed: neither XDG_CONFIG_HOME nor HOME is an absolute path');
+  t.notOk(existsSync(join(dir, 'd')), 'a usage error creates nothing');
 });

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { LAYOUTS, REPO, describeTree, diffTrees, makeTempDir, modeOf, octal, runInstall } from './staging.js';
 
 const HKEY = `hkey1${'q'.repeat(58)}`;
+/** What a FreeBSD agent's units are created from; a staging root must be told (install.sh --help). */
+const RELEASE = ['--bastille-release', '14.2-RELEASE'];
 
 /** Entry points this build has (agent/orchestrator/cli arrive with their issues). */
 const built = (entry: string): boolean => existsSync(join(REPO, 'dist', entry, 'main.js'));
@@ -25,7 +27,8 @@ for (const os of ['linux', 'freebsd'] as const) {
     const { dir: root, remove } = makeTempDir(`holonet-install-${os}-`);
     t.teardown(remove);
     const L = LAYOUTS[os];
-    const r = runInstall(['--root', root, '--os', os, '--principal-root', HKEY]);
+    const osArgs = os === 'freebsd' ? RELEASE : [];
+    const r = runInstall(['--root', root, '--os', os, '--principal-root', HKEY, ...osArgs]);
     t.equal(r.status, 0, `install.sh exits 0\n${r.stderr}`);
     const at = (p: string): string => join(root, p);
 
@@ -39,16 +42,22 @@ for (const os of ['linux', 'freebsd'] as const) {
     const agentCfg = JSON.parse(readFileSync(at(`${L.etc}/agent.json`), 'utf8'));
     t.same(agentCfg, {
       data_dir: `${L.data}/agent`,
-      nats: { servers: ['nats://127.0.0.1:4222'] },
+      nats: { servers: ['nats://127.0.0.1:4222'], bootstrap_creds: `${L.etc}/bootstrap.creds` },
       log_level: 'info',
-      isolation: os === 'linux' ? 'linux' : 'bastille',
+      ...(os === 'linux' ? { isolation: 'linux' } : { isolation: 'bastille', bastille: { release: '14.2-RELEASE' } }),
       principal_root: HKEY,
     }, 'agent.json is the documented default, with the pinned principal');
     t.same(JSON.parse(readFileSync(at(`${L.etc}/orchestrator.json`), 'utf8')), {
       data_dir: `${L.data}/orchestrator`,
-      nats: { servers: ['nats://127.0.0.1:4222'] },
+      nats: {
+        servers: ['nats://127.0.0.1:4222'],
+        creds: 'nats/orchestrator-serve.creds',
+        writer_creds: 'nats/orchestrator-writer.creds',
+        admin_creds: 'nats/orchestrator-admin.creds',
+      },
+      principal_key: HKEY,
       log_level: 'info',
-    }, 'orchestrator.json is the documented default');
+    }, 'orchestrator.json is the documented default, with the pinned principal');
 
     // code: dist without tests/benchmarks, package files, production node_modules only
     t.ok(existsSync(at(`${L.code}/dist/bus-schemas`)), 'dist/bus-schemas installed');
@@ -104,7 +113,7 @@ for (const os of ['linux', 'freebsd'] as const) {
     const code = L.code.slice(1);
     const before = describeTree(root, [code]);
 
-    const second = runInstall(['--root', root, '--os', os, '--principal-root', HKEY]);
+    const second = runInstall(['--root', root, '--os', os, '--principal-root', HKEY, ...osArgs]);
     t.equal(second.status, 0, `second run exits 0\n${second.stderr}`);
     t.same(diffTrees(before, describeTree(root, [code])), [], 'nothing outside the code directory changed (modes, owners, bytes, mtimes, links)');
     t.equal(readFileSync(edited, 'utf8'), mine, 'the operator\'s config is kept byte for byte');
@@ -118,7 +127,7 @@ for (const os of ['linux', 'freebsd'] as const) {
     chmodSync(edited, 0o644);
     chmodSync(join(root, L.data, 'agent'), 0o755);
     const third = runInstall(['--root', root, '--os', os]);
-    t.equal(third.status, 0, 'third run exits 0');
+    t.equal(third.status, 0, 'third run exits 0 (an upgrade needs no --bastille-release: agent.json is kept)');
     t.match(third.stderr, `${L.etc}/agent.json is readable by others`, 'warns about a world-readable config');
     t.equal(octal(modeOf(edited)), '0644', 'and leaves its mode alone');
     t.equal(octal(modeOf(join(root, L.data, 'agent'))), '0700', 'data dir mode is enforced again');
@@ -169,6 +178,25 @@ void t.test('--component agent --node: only the agent side, the given node, and 
   t.same(failed, [], 'every installed module loads');
 });
 
+void t.test('--node of another ABI than the copied better-sqlite3: a warning that says how to rebuild', async (t) => {
+  const { dir: tmp, remove } = makeTempDir('holonet-abi-');
+  t.teardown(remove);
+  // What Node 24 says when it loads a better-sqlite3 built by Node 20 (ERR_DLOPEN_FAILED).
+  const node24 = join(tmp, 'node24');
+  writeFileSync(node24, `#!/bin/sh
+echo "Error: The module '$PWD/node_modules/better-sqlite3/build/Release/better_sqlite3.node'" >&2
+echo "was compiled against a different Node.js version using" >&2
+echo "NODE_MODULE_VERSION 115. This version of Node.js requires" >&2
+echo "NODE_MODULE_VERSION 137. Please try re-compiling or re-installing" >&2
+exit 1
+`, { mode: 0o755 });
+  const r = runInstall(['--root', join(tmp, 'root'), '--os', 'linux', '--component', 'agent', '--node', node24]);
+  t.equal(r.status, 0, 'a warning, not a failure (the target may rebuild)');
+  t.match(r.stderr, `install.sh: warning: ${node24} cannot load /opt/holonet/node_modules/better-sqlite3 (built for Node ABI 115, this node has ABI 137): run install.sh again with --npm-ci under that node, or: cd /opt/holonet && PATH=${tmp}:$PATH npm rebuild better-sqlite3`);
+  const same = runInstall(['--root', join(tmp, 'root2'), '--os', 'linux', '--component', 'agent', '--node', process.execPath]);
+  t.notMatch(same.stderr, /cannot load/, 'the node that built the modules loads them: no warning');
+});
+
 void t.test('--npm-ci runs `npm ci --omit=dev` in the new code directory', async (t) => {
   // The real npm needs the registry; a stand-in on PATH records how it is called.
   const { dir: tmp, remove } = makeTempDir('holonet-npmci-');
@@ -203,6 +231,8 @@ void t.test('refusals and their exit status', async (t) => {
     ['relative --root', ['--root', 'stage'], 2, /--root must be an absolute path/],
     ['--root without a value', ['--root'], 2, /--root needs a value/],
     ['malformed principal', ['--root', tmp, '--principal-root', 'hkey1xyz'], 2, /--principal-root must be a principal key id/],
+    ['FreeBSD agent without a release', ['--root', tmp, '--os', 'freebsd'], 2, /a FreeBSD agent needs --bastille-release \(e\.g\. 14\.2-RELEASE\)/],
+    ['malformed release', ['--root', tmp, '--os', 'freebsd', '--bastille-release', '14.2-release-p1'], 2, /--bastille-release must be a release like 14\.2-RELEASE/],
     ['relative --node', ['--root', tmp, '--node', 'node'], 2, /--node must be an absolute path/],
     ['source not built', ['--root', tmp, '--source', tmp], 3, /package\.json is missing/],
     ['other OS into /', ['--os', process.platform === 'linux' ? 'freebsd' : 'linux'], 3, /installs only into a staging root/],

@@ -13,9 +13,12 @@
  *    rewritten, nothing else) form a cluster with a JetStream meta leader
  *    that fsyncs before every ack, and a holon's user JWT signed by its
  *    cell's scoped signing key may use holon.<id>.> and is refused anything
- *    else — the verification path the config's comments describe.
+ *    else — the verification path the config's comments describe;
+ *  - the same three nodes with `holonctl init`'s nats/auth.conf as their
+ *    operator.conf (docs/deploy.md's production steps): the orchestrator's
+ *    admin credential reaches JetStream, holonctl's sends the cell's requests.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +28,10 @@ import { encodeAccount, encodeOperator, encodeUser, fmtCreds, newScopedSigner } 
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { freePorts } from '../harness/nats-cluster.js';
 import { MIN_NATS_SERVER, NatsServer, compareVersions, findNatsServer, legacyNatsServer, natsServerVersion } from '../harness/nats-server.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { adminGrant, operatorGrant, orchestratorServeGrant } from '../../bus-schemas/grants.js';
+import { CellCertificateV1 } from '../../bus-schemas/v1/cell-certificate.js';
+import { holonctlExact, loadKey } from '../cli/init-helpers.js';
 import { REPO, makeTempDir } from './staging.js';
 
 const NATS = join(REPO, 'deploy/nats');
@@ -146,10 +153,8 @@ void t.test('the development config runs: healthy, JetStream with its limits', a
   t.equal(varz.max_payload, 1024 ** 2, 'max_payload 1MB');
 });
 
-void t.test('three nodes from the production config: a JetStream cluster that verifies holon credentials', async (t) => {
-  const { dir, remove } = makeTempDir('holonet-nats-prod-');
-  t.teardown(remove);
-  const trust = await makeTrust();
+/** Three nodes from the production config, each next to `operatorConf`, with a JetStream meta leader; stopped at teardown. */
+async function startProductionCluster(t: Test, dir: string, operatorConf: string): Promise<NatsServer[]> {
   const ports = await freePorts(9);
   const port = (node: number, kind: 0 | 1 | 2): number => ports[(node - 1) * 3 + kind] as number;
   const nodes: NatsServer[] = [];
@@ -159,7 +164,7 @@ void t.test('three nodes from the production config: a JetStream cluster that ve
   for (const i of [1, 2, 3]) {
     const nodeDir = join(dir, `nats-${i}`);
     mkdirSync(nodeDir);
-    writeFileSync(join(nodeDir, 'operator.conf'), trust.operatorConf);
+    writeFileSync(join(nodeDir, 'operator.conf'), operatorConf);
     let conf = rewrite(CLUSTER, /^server_name: nats-1\b/m, `server_name: nats-${i}`, 1);
     conf = rewrite(conf, /^listen: 0\.0\.0\.0:4222/m, `listen: 127.0.0.1:${port(i, 0)}`, 1);
     conf = rewrite(conf, /^http: 127\.0\.0\.1:8222/m, `http: 127.0.0.1:${port(i, 1)}`, 1);
@@ -195,6 +200,14 @@ void t.test('three nodes from the production config: a JetStream cluster that ve
   t.ok(leaders[0] !== undefined && leaders[0] !== '' && leaders.every((l) => l === leaders[0]), `all three nodes agree on a meta leader (${JSON.stringify(leaders)})`);
   t.match(leaders[0], /^nats-[123]$/, 'one of the configured server names');
   for (const n of nodes) await n.waitHealthy(deadline);
+  return nodes;
+}
+
+void t.test('three nodes from the production config: a JetStream cluster that verifies holon credentials', async (t) => {
+  const { dir, remove } = makeTempDir('holonet-nats-prod-');
+  t.teardown(remove);
+  const trust = await makeTrust();
+  const nodes = await startProductionCluster(t, dir, trust.operatorConf);
   const varz = (await nodes[1]!.monitor('/varz')) as {
     cluster?: { name?: string };
     jetstream?: { config?: { store_dir?: string; sync_always?: boolean } };
@@ -222,4 +235,41 @@ void t.test('three nodes from the production config: a JetStream cluster that ve
     await sleep(50);
   }
   t.match(violations.join('\n'), /PermissionViolation.*holon\.holon1someoneelse\.hello|holon\.holon1someoneelse\.hello.*PermissionViolation/, 'and is refused another holon\'s subjects by the server');
+});
+
+void t.test('three nodes with holonctl init\'s auth.conf as operator.conf: the cell\'s credentials work', async (t) => {
+  const { dir, remove } = makeTempDir('holonet-nats-init-');
+  t.teardown(remove);
+  const cell = join(dir, 'orchestrator');
+  const init = holonctlExact(['init', '--dir', cell, '--principal-dir', join(dir, 'principal'), '--cell-name', 'prod']);
+  t.equal(init.status, 0, init.stderr);
+  const nodes = await startProductionCluster(t, dir, readFileSync(join(cell, 'nats/auth.conf'), 'utf8'));
+  const cellId = CellCertificateV1.decode(readFileSync(join(cell, 'cell-certificate.json'), 'utf8').trim()).cell_id;
+  const admin = await connect({ servers: nodes[0]!.url, authenticator: credsAuthenticator(readFileSync(join(cell, 'nats/orchestrator-admin.creds'))), inboxPrefix: adminGrant(cellId).inboxPrefix });
+  t.teardown(() => admin.close());
+  // A fresh cluster enables JetStream for an account once every node has resolved its JWT: wait for it (10 s).
+  const accountInfo = async (): Promise<Awaited<ReturnType<Awaited<ReturnType<typeof jetstreamManager>>['getAccountInfo']>>> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await (await jetstreamManager(admin)).getAccountInfo();
+      } catch (e) {
+        if (i >= 50 || !/JetStream not enabled/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  const info = await accountInfo();
+  t.ok(info.limits.max_storage !== 0 || info.limits.max_memory !== 0, 'the orchestrator\'s admin user reaches JetStream in the cell account');
+  const principal = loadKey(join(dir, 'principal/keys/principal.key')).keyId;
+  const operator = await connect({ servers: nodes[1]!.url, authenticator: credsAuthenticator(readFileSync(join(dir, 'principal/nats/holonctl.creds'))), inboxPrefix: operatorGrant(principal).inboxPrefix });
+  t.teardown(() => operator.close());
+  const serve = await connect({ servers: nodes[2]!.url, authenticator: credsAuthenticator(readFileSync(join(cell, 'nats/orchestrator-serve.creds'))), inboxPrefix: orchestratorServeGrant(cellId).inboxPrefix });
+  t.teardown(() => serve.close());
+  const watch = serve.subscribe('api.>', { max: 1 });
+  await serve.flush();
+  operator.publish('api.machines.list', 'x');
+  await operator.flush();
+  let got = '';
+  for await (const m of watch) got = m.subject;
+  t.equal(got, 'api.machines.list', 'holonctl\'s credential (in the principal dir) sends the cell\'s requests, the orchestrator\'s serving user takes them');
 });

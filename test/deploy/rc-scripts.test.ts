@@ -104,7 +104,7 @@ void t.test('run against an rc.subr stand-in: the daemon(8) command matches the 
   const { dir, remove } = makeTempDir('holonet-rcd-');
   t.teardown(remove);
   const root = join(dir, 'root');
-  const inst = runInstall(['--root', root, '--os', 'freebsd']);
+  const inst = runInstall(['--root', root, '--os', 'freebsd', '--bastille-release', '14.2-RELEASE']);
   t.equal(inst.status, 0, `FreeBSD-layout install exits 0\n${inst.stderr}`);
   const L = LAYOUTS.freebsd;
 

@@ -29,7 +29,7 @@ export interface Cell {
 export function initCell(tpm: 'required' | 'optional' = 'required'): Cell {
   const root = mkdtempSync(join(tmpdir(), 'holonet-orch-'));
   const dir = join(root, 'cell');
-  const r = spawnSync(process.execPath, [HOLONCTL_MAIN, 'init', '--dir', dir, '--tpm', tpm, '--json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [HOLONCTL_MAIN, 'init', '--dir', dir, '--principal-dir', dir, '--tpm', tpm, '--json'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`holonctl init failed: ${r.stderr}`);
   const report = JSON.parse(r.stdout) as { cell_id: CellIdV1 };
   const key = JSON.parse(readFileSync(join(dir, 'keys/principal.key'), 'utf8')) as { seed: string };
