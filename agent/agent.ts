@@ -7,12 +7,14 @@ import type { Logger } from 'pino';
 import type { IsolationPort } from '../bus-schemas/units/port.js';
 import { UnitManager, type TenantEnvPort } from './unit-manager.js';
 import type { Clock } from '../bus-schemas/clock.js';
+import type { MetricsPort } from '../bus-schemas/metrics-port.js';
 import { BootstrapClient } from './bootstrap-client.js';
 import type { AgentBus, AgentBusConnector } from './bus-port.js';
 import { bootstrapInboxPrefix, inboxPrefix } from '../bus-schemas/subjects.js';
 import type { AgentConfig } from './config.js';
 import type { Enrollment } from './enrollment.js';
 import { Heartbeat } from './heartbeat.js';
+import { Meter } from './meter.js';
 import type { HostProbePort, TpmPort } from './host-ports.js';
 import type { KeyStore } from './key-store.js';
 import { loadOrCreateMachineKey, loadOrCreateNatsKey, type NkeyPort } from './machine-key.js';
@@ -30,6 +32,8 @@ export interface AgentPorts {
   secrets?: TenantEnvPort;
   /** test fault injection (HOLONET_TEST_UNIT_CRASH_AFTER): SIGKILL after persisting this unit step */
   unitCrashAfter?: string;
+  /** Prometheus figures (bus-schemas/metrics-port.ts, docs/metrics.md); absent: NOOP_METRICS. agent/main.ts passes the daemon's. */
+  metrics?: MetricsPort;
 }
 
 /** Why the agent stopped on request (SIGTERM / SIGINT): not a failure. */
@@ -115,13 +119,31 @@ export async function runAgent(cfg: AgentConfig, ports: AgentPorts, signal: Abor
           requestTimeoutMs: cfg.bootstrap.requestTimeoutMs,
           ...(ports.unitCrashAfter !== undefined ? { crashAfter: ports.unitCrashAfter } : {}),
         });
+  const meter =
+    units === undefined || ports.isolation === undefined
+      ? undefined
+      : new Meter({
+          isolation: ports.isolation,
+          units: () => units.running(),
+          store: ports.store,
+          bus,
+          signer: machine.signer,
+          machineId: machine.machineId,
+          hostHolon: enrollment.holonId,
+          clock: ports.clock,
+          log: log.child({ component: 'meter' }),
+          intervalMs: cfg.meterIntervalMs,
+          ...(ports.metrics !== undefined ? { metrics: ports.metrics } : {}),
+        });
   try {
     heartbeat.start();
     await units?.start();
+    meter?.start();
     log.info({ holon_id: enrollment.holonId, isolation: ports.isolation?.kind ?? 'none' }, 'holon-agent running');
     onRunning?.({ enrollment, heartbeat });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   } finally {
+    await meter?.stop();
     await units?.stop();
     heartbeat.stop();
     await bus.close();

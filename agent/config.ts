@@ -9,6 +9,7 @@ import { MAX_DIFFICULTY } from '../bus-schemas/admission/hashcash.js';
 import { VDF_MAX_ITERATIONS, VDF_MIN_ITERATIONS } from '../bus-schemas/admission/vdf.js';
 import { MalformedError } from '../bus-schemas/errors.js';
 import { PublicKeyIdSchema, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
+import { DEFAULT_METRICS_LISTEN, LogFormatSchema, MetricsConfigSchema, resolveMetrics, type LogFormat, type MetricsSettings } from '../bus-schemas/observability-config.js';
 import { array, enumeration, integer, object, optional, refine, string, type Infer, type Schema } from '../bus-schemas/schema.js';
 import { LABEL_KEY_PATTERN } from '../bus-schemas/v1/platform-report.js';
 import { decodeJson } from '../bus-schemas/wire.js';
@@ -68,6 +69,10 @@ export const AgentConfigSchema = object({
   }),
   principal_root: PrincipalRootsSchema,
   log_level: optional(enumeration(LOG_LEVELS)),
+  /** json (default; with a syslog priority prefix when stdout is the journal), pretty, journal */
+  log_format: optional(LogFormatSchema),
+  /** /metrics, /healthz, /readyz (docs/metrics.md): { listen: "127.0.0.1:9465" | "off" | null, max_units: 1000 } */
+  metrics: optional(MetricsConfigSchema),
   isolation: optional(enumeration(ISOLATIONS)),
   tpm: optional(
     object({
@@ -91,6 +96,7 @@ export const AgentConfigSchema = object({
     }),
   ),
   heartbeat_interval_ms: optional(integer({ min: 100, max: 3_600_000 })),
+  metering_interval_ms: optional(integer({ min: 100, max: 3_600_000 })),
   /** the first guess at the cell's hashcash difficulty; the cell's refusal corrects it */
   admission_difficulty: optional(integer({ min: 0, max: 28 })),
   /** the most hashcash bits this agent will solve when a cell asks (a hostile cell cannot make it spin forever) */
@@ -114,12 +120,16 @@ export interface AgentConfig {
   nats: { servers: string[]; bootstrapCreds: string | undefined; name: string | undefined };
   principalRoots: PublicKeyIdV1[];
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: LogFormat;
+  metrics: MetricsSettings;
   isolation: (typeof ISOLATIONS)[number];
   tpm: { mode: TpmPolicy; tcti: string | undefined };
   labels: Record<string, string>;
   bastille: { release: string; interface: string | undefined } | undefined;
   secrets: { store: 'directory'; root: string } | { store: 'vaultwarden'; sessionFile: string; bwPath: string | undefined } | undefined;
   heartbeatIntervalMs: number;
+  /** how often units are metered (default 1 s) */
+  meterIntervalMs: number;
   admissionDifficulty: number;
   /** caps on the work a cell may ask of this agent's admission proof */
   admissionMaxDifficulty: number;
@@ -132,6 +142,7 @@ export const CONFIG_DEFAULTS = {
   isolation: 'linux',
   tpm: 'auto',
   heartbeatIntervalMs: 10_000,
+  meterIntervalMs: 1000,
   admissionDifficulty: 16,
   /** ~2^26 SHA-256: a few minutes on one core; the default policy never asks more than 24 */
   admissionMaxDifficulty: 26,
@@ -177,12 +188,15 @@ export function parseAgentConfig(text: string | Uint8Array, file: string): Agent
     nats: { servers: raw.nats.servers, bootstrapCreds: raw.nats.bootstrap_creds, name: raw.nats.name },
     principalRoots: [...new Set(raw.principal_root)],
     logLevel: raw.log_level ?? CONFIG_DEFAULTS.logLevel,
+    logFormat: raw.log_format ?? 'json',
+    metrics: resolveMetrics(raw.metrics, DEFAULT_METRICS_LISTEN.agent),
     isolation: raw.isolation ?? CONFIG_DEFAULTS.isolation,
     tpm: { mode: raw.tpm?.mode ?? CONFIG_DEFAULTS.tpm, tcti: raw.tpm?.tcti },
     labels: raw.labels ?? {},
     secrets,
     bastille: raw.bastille !== undefined ? { release: raw.bastille.release, interface: raw.bastille.interface } : undefined,
     heartbeatIntervalMs: raw.heartbeat_interval_ms ?? CONFIG_DEFAULTS.heartbeatIntervalMs,
+    meterIntervalMs: raw.metering_interval_ms ?? CONFIG_DEFAULTS.meterIntervalMs,
     admissionDifficulty,
     admissionMaxDifficulty,
     admissionMaxVdfIterations: raw.admission_max_vdf_iterations ?? CONFIG_DEFAULTS.admissionMaxVdfIterations,

@@ -9,8 +9,10 @@
  * with the real ports: the data dir on disk, adapters/probes, adapters/tpm
  * (TpmAttestor), adapters/nats credentials and its agent bus
  * (adapters/nats/agent-bus.ts over @nats-io/transport-node).
- * JSON logs (pino) on stdout, key material redacted. SIGTERM/SIGINT: stop
- * heartbeats, drain the connection, exit 0.
+ * JSON logs (pino) on stdout in the configured log_format, key material
+ * redacted; /metrics, /healthz and /readyz (docs/metrics.md) unless
+ * metrics.listen is off. SIGTERM/SIGINT: stop heartbeats, drain the
+ * connection, close the endpoints, exit 0.
  *
  * Exit status: 0 clean stop or valid config; 78 configuration or key file
  * unusable; 2 the bootstrap was refused (the cell did not prove itself, or
@@ -22,7 +24,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fmtCreds } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createDaemonLogger, stderrPrefix } from '../adapters/log/daemon-logger.js';
+import { createPromMetrics, monotonicSeconds, reasonsOf, roundTrip, serveMetrics, MetricsListenError, type MetricsEndpoints } from '../adapters/metrics/index.js';
+import { timed, type MetricsPort } from '../bus-schemas/metrics-port.js';
+import type { LogFormat } from '../bus-schemas/observability-config.js';
+import type { AgentBus, AgentBusConnector } from '../bus-schemas/units/bus-port.js';
 import { natsAgentBus } from '../adapters/nats/agent-bus.js';
 import { createNkeySeed, nkeyPublic } from '../adapters/nats/credentials.js';
 import { createProbeManager } from '../adapters/probes/index.js';
@@ -50,8 +57,45 @@ export const EXIT = { ok: 0, failure: 1, refused: 2, usage: 64, config: 78 } as 
 /** Secrets never reach the log, whatever object a log line carries. */
 const REDACT = ['seed', '*.seed', 'creds', '*.creds', 'jwt', '*.jwt', 'nats_user_jwt', '*.nats_user_jwt', 'secret', '*.secret'];
 
-function makeLogger(level: string): Logger {
-  return pino({ name: 'holon-agent', level, redact: { paths: REDACT, censor: '[redacted]' } }, pino.destination({ dest: 1, sync: true }));
+function makeLogger(level: string, format: LogFormat): Logger {
+  return createDaemonLogger({ name: 'holon-agent', level, format, redact: { paths: REDACT, censor: '[redacted]' } }).log;
+}
+
+/** The isolation port with its unit steps timed (holonet_provision_step_duration_seconds). */
+function measuredIsolation(port: IsolationPort, metrics: MetricsPort): IsolationPort {
+  const time = <T>(step: string, fn: () => Promise<T>): Promise<T> => timed(monotonicSeconds, (s) => metrics.step(step, s), fn);
+  return {
+    kind: port.kind,
+    capabilities: port.capabilities,
+    ...(port.idleProcesses !== undefined ? { idleProcesses: port.idleProcesses } : {}),
+    ...(port.terminate !== undefined ? { terminate: port.terminate.bind(port) } : {}),
+    create: (spec) => time('unit_create', () => port.create(spec)),
+    destroy: (name) => time('unit_destroy', () => port.destroy(name)),
+    inspect: (name) => port.inspect(name),
+    list: () => port.list(),
+    exec: (name, argv, opts) => port.exec(name, argv, opts),
+    writeFile: (name, file) => port.writeFile(name, file),
+    freeze: (name) => port.freeze(name),
+    thaw: (name) => port.thaw(name),
+    kill: (name) => port.kill(name),
+    usage: (name) => port.usage(name),
+  };
+}
+
+/**
+ * /readyz: enrolled and running (`running`), and the bus the agent runs on answering a PING. The connector is
+ * wrapped to keep the last bus it connected: the enrolled one once the agent runs (the bootstrap's is closed).
+ */
+class AgentReadiness {
+  running = false;
+  #bus: AgentBus | undefined;
+  watch(connector: AgentBusConnector): AgentBusConnector {
+    return { connect: async (o) => (this.#bus = await connector.connect(o)) };
+  }
+  notReady = (): Promise<string[]> => {
+    const bus = this.#bus;
+    return reasonsOf([() => (this.running ? undefined : 'not enrolled and running yet'), () => (bus === undefined ? 'not connected to NATS yet' : roundTrip('nats', () => bus.flush()))]);
+  };
 }
 
 const nkeys: NkeyPort = {
@@ -74,16 +118,17 @@ function isolationPort(cfg: AgentConfig, log: Logger): IsolationPort {
 }
 
 /** Tenant secrets rendered as the unit's .env; the store's own credential stays here. */
-function tenantEnvPort(cfg: AgentConfig): TenantEnvPort | undefined {
+function tenantEnvPort(cfg: AgentConfig, metrics: MetricsPort): TenantEnvPort | undefined {
   const s = cfg.secrets;
   if (s === undefined) return undefined;
   const store: SecretStore =
     s.store === 'directory' ? createDirectorySecretStore({ root: s.root }) : createVaultwardenSecretStore({ sessionFile: s.sessionFile, ...(s.bwPath !== undefined ? { bwPath: s.bwPath } : {}) });
   return {
-    async resolveEnv(tenant) {
-      const secrets = await store.resolve(tenant);
-      return secrets === undefined ? undefined : renderDotEnv(secrets);
-    },
+    resolveEnv: (tenant) =>
+      timed(monotonicSeconds, (s) => metrics.step('unit_secrets', s), async () => {
+        const secrets = await store.resolve(tenant);
+        return secrets === undefined ? undefined : renderDotEnv(secrets);
+      }),
   };
 }
 
@@ -157,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as AgentConfigError;
     if (values['check-config'] === true) process.stderr.write(`${err.message}\n`);
-    else makeLogger('info').fatal({ code: err.code, file: err.file, path: err.path, reason: err.reason }, err.message);
+    else makeLogger('info', 'json').fatal({ code: err.code, file: err.file, path: err.path, reason: err.reason }, err.message);
     return EXIT.config;
   }
   if (values['check-config'] === true) {
@@ -165,10 +210,22 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
-  const log = makeLogger(cfg.logLevel);
+  const log = makeLogger(cfg.logLevel, cfg.logFormat);
+  // The Prometheus figures (docs/metrics.md); `metrics` is the MetricsPort handed to runAgent (AgentPorts.metrics).
+  const metrics = createPromMetrics({ daemon: 'holon-agent', version: packageVersion(), maxUnits: cfg.metrics.maxUnits });
+  const ready = new AgentReadiness();
+  let endpoints: MetricsEndpoints | undefined;
+  try {
+    endpoints = await serveMetrics(cfg.metrics.listen, metrics, ready.notReady, log);
+  } catch (e) {
+    if (!(e instanceof MetricsListenError)) throw e;
+    log.fatal({ address: e.address, reason: e.reason, exit: EXIT.failure }, e.message);
+    return EXIT.failure;
+  }
   const controller = new AbortController();
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
+    ready.running = false;
     controller.abort(new StopRequested(signal));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -180,16 +237,18 @@ export async function main(argv: string[]): Promise<number> {
       {
         store,
         nkeys,
-        bus: natsAgentBus({ servers: cfg.nats.servers, connectTimeoutMs: cfg.bootstrap.requestTimeoutMs }, log),
+        bus: ready.watch(natsAgentBus({ servers: cfg.nats.servers, connectTimeoutMs: cfg.bootstrap.requestTimeoutMs }, log)),
         probes: createProbeManager({ dataDir: cfg.dataDir, labels: cfg.labels }),
         tpm: cfg.tpm.mode === 'off' ? undefined : tpmPort(cfg),
         clock: systemClock,
         log,
-        isolation: isolationPort(cfg, log),
-        secrets: tenantEnvPort(cfg),
+        isolation: measuredIsolation(isolationPort(cfg, log), metrics),
+        secrets: tenantEnvPort(cfg, metrics),
+        metrics,
         ...(process.env.HOLONET_TEST_UNIT_CRASH_AFTER ? { unitCrashAfter: process.env.HOLONET_TEST_UNIT_CRASH_AFTER } : {}),
       },
       controller.signal,
+      () => (ready.running = true),
     );
     return EXIT.ok;
   } catch (e) {
@@ -201,6 +260,9 @@ export async function main(argv: string[]): Promise<number> {
     const fields = e instanceof Error && 'toJSON' in e ? (e as { toJSON(): Record<string, unknown> }).toJSON() : { err: e };
     log.fatal({ ...fields, exit: code }, (e as Error).message);
     return code;
+  } finally {
+    ready.running = false;
+    await endpoints?.close();
   }
 }
 
@@ -208,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`holon-agent: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`${stderrPrefix()}holon-agent: ${(e as Error).stack ?? String(e)}\n`);
     process.exit(EXIT.failure);
   },
 );

@@ -24,7 +24,8 @@ import type { BusMessage, BusSubscription } from './bus-port.js';
 import { handleJob } from './job-handler.js';
 import type { KeyStore } from './key-store.js';
 import { UnitStates, UnitCommandError } from './unit-state.js';
-import { destroyUnit, provisionUnit, type UnitStepDeps } from './unit-steps.js';
+import { destroyUnit, freezeUnit, provisionUnit, thawUnit, type UnitStepDeps } from './unit-steps.js';
+import type { MeteredUnit } from './meter.js';
 
 export { UNIT_FILES, UnitCommandError } from './unit-state.js';
 export type { TenantEnvPort } from './unit-steps.js';
@@ -53,6 +54,24 @@ export class UnitManager {
   constructor(deps: UnitManagerDeps) {
     this.#d = deps;
     this.#states = new UnitStates(deps.store, deps.nkeys, deps.crashAfter);
+  }
+
+  #running: Promise<MeteredUnit[]> | undefined;
+
+  /**
+   * The units that run (state DONE): what the meter samples. Read from the state files once and kept until a
+   * command changes them.
+   */
+  running(): Promise<MeteredUnit[]> {
+    this.#running ??= (async () => {
+      const out: MeteredUnit[] = [];
+      for (const unit of await this.#states.units()) {
+        const s = await this.#states.read(unit);
+        if (s?.step === 'DONE') out.push({ unitName: s.unit_name, holonId: s.holon_id });
+      }
+      return out;
+    })();
+    return this.#running;
   }
 
   #summarize(s: LogSummary | undefined): void {
@@ -85,7 +104,10 @@ export class UnitManager {
       this.#track(
         this.#locks
           .run(cmd.unit_name, () => provisionUnit(this.#d, this.#states, cmd))
-          .then(() => void (this.done += 1))
+          .then(() => {
+            this.done += 1;
+            this.#running = undefined;
+          })
           .catch((e: unknown) => log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), unit: s.unit_name }, 'resuming failed; the queue will redeliver the command')),
       );
     }
@@ -112,6 +134,19 @@ export class UnitManager {
     await Promise.allSettled([...this.#inFlight]);
   }
 
+  #carryOut(cmd: AgentCommandV1): Promise<void> {
+    switch (cmd.op) {
+      case 'provision':
+        return provisionUnit(this.#d, this.#states, cmd);
+      case 'destroy':
+        return destroyUnit(this.#d, this.#states, cmd);
+      case 'freeze':
+        return freezeUnit(this.#d, cmd);
+      case 'thaw':
+        return thawUnit(this.#d, cmd);
+    }
+  }
+
   async #onCommand(m: BusMessage): Promise<void> {
     let cmd: AgentCommandV1;
     try {
@@ -125,9 +160,10 @@ export class UnitManager {
       return;
     }
     try {
-      await this.#locks.run(cmd.unit_name, () => (cmd.op === 'provision' ? provisionUnit(this.#d, this.#states, cmd) : destroyUnit(this.#d, this.#states, cmd)));
+      await this.#locks.run(cmd.unit_name, () => this.#carryOut(cmd));
       m.ack();
       this.done += 1;
+      this.#running = undefined;
     } catch (e) {
       this.#d.log.error({ err: e instanceof HolonError ? e.toJSON() : String(e), request_digest: cmd.request_digest, unit: cmd.unit_name, op: cmd.op }, 'command failed; it will be redelivered');
       // Redelivered after a delay; every step is idempotent.

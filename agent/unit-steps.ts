@@ -197,10 +197,51 @@ export async function provisionUnit(d: UnitStepDeps, states: UnitStates, cmd: Ag
   d.log.info({ unit, holon_id: keys.holonId, request_digest: cmd.request_digest, root: ctx.info?.root }, 'unit provisioned');
 }
 
-/** Carry out a destroy command: destroy-if-present, report, forget the keys, leave a tombstone. */
+/**
+ * A graceful stop before the destroy (DESIGN §7: signal, grace period, kill): thaw a frozen unit so it can
+ * act on the signal, SIGTERM its processes from the host side (`terminate`, the adapter's: never a `kill -1`
+ * run inside, which on a host without a pid namespace would reach everything), and wait up to `graceMs`
+ * until only the adapter's own idle processes are left (`idleProcesses`: a Linux unit's init and its sleeper;
+ * none in a jail). The destroy that follows kills whatever is left. An adapter without `terminate` gets none.
+ */
+export async function stopGracefully(isolation: UnitStepDeps['isolation'], unit: string, graceMs: number, clock: UnitStepDeps['clock']): Promise<void> {
+  if (graceMs <= 0 || isolation.terminate === undefined) return;
+  const info = await isolation.inspect(unit);
+  if (info === undefined || info.status === 'stopped') return;
+  if (info.status === 'frozen') await isolation.thaw(unit);
+  const deadline = clock.now() + graceMs;
+  await isolation.terminate(unit);
+  while (clock.now() < deadline) {
+    if ((await isolation.usage(unit)).pids <= (isolation.idleProcesses ?? 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Carry out a freeze command (a budget ran out under FREEZE): the unit's processes stop where they are. */
+export async function freezeUnit(d: UnitStepDeps, cmd: AgentCommandV1): Promise<void> {
+  const info = await d.isolation.inspect(cmd.unit_name);
+  if (info === undefined) return; // destroyed since: nothing to freeze
+  if (info.status === 'running') await d.isolation.freeze(cmd.unit_name);
+  d.log.info({ unit: cmd.unit_name, holon_id: cmd.holon_id, request_digest: cmd.request_digest }, 'unit frozen');
+}
+
+/** Carry out a thaw command (a top-up covered what the unit used): its processes go on where they stopped. */
+export async function thawUnit(d: UnitStepDeps, cmd: AgentCommandV1): Promise<void> {
+  const info = await d.isolation.inspect(cmd.unit_name);
+  if (info === undefined) return;
+  if (info.status === 'frozen') await d.isolation.thaw(cmd.unit_name);
+  d.log.info({ unit: cmd.unit_name, holon_id: cmd.holon_id, request_digest: cmd.request_digest }, 'unit thawed');
+}
+
+/** Carry out a destroy command: stop gracefully, destroy-if-present, report, forget the keys, leave a tombstone. */
 export async function destroyUnit(d: UnitStepDeps, states: UnitStates, cmd: AgentCommandV1): Promise<void> {
   const { isolation, log, machine } = d;
   const unit = cmd.unit_name;
+  try {
+    await stopGracefully(isolation, unit, cmd.grace_ms ?? 0, d.clock);
+  } catch (e) {
+    log.warn({ unit, err: (e as Error).message }, 'graceful stop failed; destroying at once');
+  }
   await isolation.destroy(unit);
   const report = UnitReportV1.seal(
     { event: 'DESTROYED', request_digest: cmd.request_digest, machine_id: machine.machineId, unit_name: unit, holon_id: cmd.holon_id as HolonIdV1, adapter: isolation.kind, at: timeAt(d.clock.now()) },

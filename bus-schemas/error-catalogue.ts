@@ -366,6 +366,12 @@ const ENTRIES: ErrorCatalogueEntry[] = [
     raisedBy: 'cell (machine registry, live and during a rebuild)',
   },
   {
+    code: 'HOLON_E_METERING',
+    meaning: 'A metering batch was refused by the cell: not on the subject of the machine that sealed it, or from a machine this cell has not enrolled. Its samples do not count; the next batch of an enrolled machine carries the same totals.',
+    operatorAction: "Check that the agent is enrolled in this cell (`holonctl machines`) and publishes with its own credentials; the cell's log names the subject and machine.",
+    raisedBy: 'cell (metering)',
+  },
+  {
     code: 'HOLON_E_PROVISION_EVENT',
     meaning: "A provisioning ledger event does not fit the provisioning's state (e.g. HOLON_PROVISIONED for one that is not PLACED, or an event for a request never authorized): a bug, or a ledger this cell did not write.",
     operatorAction: "Report it with the request digest from the message, and check the requester's and the holon's chains with `holonctl audit`.",
@@ -606,8 +612,8 @@ const ENTRIES: ErrorCatalogueEntry[] = [
   },
   {
     code: 'HOLON_E_PRINCIPAL_DIR',
-    meaning: 'The `holonctl init` directory given with `--dir` has no usable `keys/principal.key`, or no `cell-certificate.json` signed by that principal.',
-    operatorAction: 'Point `--dir` at the directory `holonctl init` made (default `./.holonet`), or run `holonctl init` there.',
+    meaning: 'The principal directory given with `--dir` (what `holonctl init --principal-dir` made, default `~/.config/holonet`; `holonctl up` keeps it in its data dir) has no usable `keys/principal.key`, or no `cell-certificate.json` signed by that principal; or `holonctl init --principal-dir` names a directory inside the data dir.',
+    operatorAction: 'Point `--dir` at the principal directory `holonctl init` made, or run `holonctl init` for it; keep the principal directory outside the orchestrator\'s data dir.',
     raisedBy: 'holonctl (machines, approve, holons, job, up)',
   },
   {

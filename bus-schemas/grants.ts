@@ -126,14 +126,15 @@ export function operatorGrant(principal: PublicKeyIdV1): UserGrant {
 
 /**
  * The orchestrator's serving connection: takes every request, answers only
- * into inboxes, and sends job requests to agents. No JetStream, no ledger.
+ * into inboxes, sends job requests to agents, and reads the agents' metering
+ * batches and heartbeats. No JetStream, no ledger.
  */
 export function orchestratorServeGrant(cell: CellIdV1): UserGrant {
   return {
     kind: 'orchestrator-serve',
     name: 'holon-orchestrator',
     publish: [`${INBOX_ROOT}.>`, `${HOLON_ROOT}.*.${JOB_COMMAND_TOKEN}`],
-    subscribe: [`${API_ROOT}.>`, `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`, `${inboxPrefix(cellKey(cell))}.>`],
+    subscribe: [`${API_ROOT}.>`, `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`, `${EVT_ROOT}.*.metering`, `${EVT_ROOT}.*.heartbeat`, `${inboxPrefix(cellKey(cell))}.>`],
     inboxPrefix: inboxPrefix(cellKey(cell)),
   };
 }

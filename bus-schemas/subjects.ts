@@ -49,6 +49,8 @@ export const API_SUBJECTS = {
   teardown: 'api.teardown',
   /** requester → cell: JobRequestV1 (answered with the agent's JobResultV1) */
   jobRun: 'api.job.run',
+  /** principal or parent → cell: BudgetTopupV1 (answered with ProvisionStatusV1) */
+  budgetTopup: 'api.budget.topup',
 } as const;
 
 /** `holon.<host holon>.cmd`: where the CMD work queue of a machine is delivered (a push consumer). */

@@ -3,6 +3,7 @@
  * file in cli/commands/ and one line in COMMANDS.
  */
 import { jobCommand } from './commands/job.js';
+import { budgetCommand, usageCommand } from './commands/budget.js';
 import { holonsCommand, provisionCommand, showCommand, teardownCommand } from './commands/holons.js';
 import { HolonError } from '../bus-schemas/errors.js';
 import { approveCommand } from './commands/approve.js';
@@ -13,7 +14,7 @@ import { upCommand, type UpPorts } from './commands/up.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, writeLine, type CliIo, type Command } from './command.js';
 import type { CliPorts } from './ports.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, upCommand, auditCommand, machinesCommand, approveCommand, provisionCommand, holonsCommand, showCommand, teardownCommand, jobCommand];
+export const COMMANDS: readonly Command[] = [initCommand, upCommand, auditCommand, machinesCommand, approveCommand, provisionCommand, holonsCommand, showCommand, usageCommand, budgetCommand, teardownCommand, jobCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -16,4 +16,6 @@ export interface BootstrapServiceDeps {
   config: OrchestratorConfig;
   clock: Clock;
   logger: Logger;
+  /** how lately each enrolled machine was heard from (metering/liveness.ts), for `holonctl machines` */
+  liveness?: { of(machineId: string, now: number): { reachable: boolean; last_seen: number | null } };
 }

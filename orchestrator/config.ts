@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { HolonError, MalformedError } from '../bus-schemas/errors.js';
 import { PublicKeyIdSchema, type PublicKeyIdV1 } from '../bus-schemas/ids.js';
 import { PCR_BANKS, type PcrBank } from '../bus-schemas/v1/tpm-quote.js';
+import { DEFAULT_METRICS_LISTEN, LogFormatSchema, MetricsConfigSchema, resolveMetrics, type LogFormat, type MetricsSettings } from '../bus-schemas/observability-config.js';
 import { array, enumeration, integer, object, optional, refine, string, type Infer } from '../bus-schemas/schema.js';
 
 /** EX_CONFIG: the process exits with this when the configuration is unusable. */
@@ -52,6 +53,10 @@ const ConfigFileSchema = object({
     account_signing_seed: optional(FilePath),
   }),
   log_level: optional(enumeration(LOG_LEVELS)),
+  /** json (default; with a syslog priority prefix when stdout is the journal), pretty, journal */
+  log_format: optional(LogFormatSchema),
+  /** /metrics, /healthz, /readyz (docs/metrics.md): { listen: "127.0.0.1:9464" | "off" | null, max_units: 1000 } */
+  metrics: optional(MetricsConfigSchema),
   /** SQLite projection (default <data_dir>/orchestrator.db) */
   database: optional(FilePath),
   cell_key: optional(FilePath),
@@ -79,6 +84,10 @@ const ConfigFileSchema = object({
   trusted_providers: optional(array(PublicKeyIdSchema, { max: 256 })),
   /** placement: a machine may be filled to this many times its measured memory and max_units (default 1) */
   placement_overcommit: optional(integer({ min: 1, max: 1000 })),
+  /** how long a unit whose budget ran out has between SIGTERM and the kill (TEARDOWN policy) */
+  exhaustion_grace_ms: optional(integer({ min: 0, max: 600_000 })),
+  /** an enrolled machine not heard from (heartbeats, metering) for this long is UNREACHABLE */
+  unreachable_after_ms: optional(integer({ min: 1000, max: 86_400_000 })),
 });
 export type OrchestratorConfigFile = Infer<typeof ConfigFileSchema>;
 
@@ -87,6 +96,8 @@ export interface OrchestratorConfig {
   dataDir: string;
   nats: { servers: string[]; creds?: string; writerCreds?: string; adminCreds?: string; accountSeed: string; accountSigningSeed: string };
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: LogFormat;
+  metrics: MetricsSettings;
   database: string;
   cellKey: string;
   cellCertificate: string;
@@ -101,6 +112,8 @@ export interface OrchestratorConfig {
   certificateValidityMs: number;
   trustedProviders: PublicKeyIdV1[];
   placementOvercommit: number;
+  exhaustionGraceMs: number;
+  unreachableAfterMs: number;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -146,6 +159,8 @@ export function parseOrchestratorConfig(text: string, file: string): Orchestrato
       accountSigningSeed: at(c.nats.account_signing_seed, CONFIG_DEFAULTS.accountSigningSeed),
     },
     logLevel: c.log_level ?? 'info',
+    logFormat: c.log_format ?? 'json',
+    metrics: resolveMetrics(c.metrics, DEFAULT_METRICS_LISTEN.orchestrator),
     database: at(c.database, CONFIG_DEFAULTS.database),
     cellKey: at(c.cell_key, CONFIG_DEFAULTS.cellKey),
     cellCertificate: at(c.cell_certificate, CONFIG_DEFAULTS.cellCertificate),
@@ -158,6 +173,8 @@ export function parseOrchestratorConfig(text: string, file: string): Orchestrato
     maxClockSkewMs: c.max_clock_skew_ms ?? CONFIG_DEFAULTS.maxClockSkewMs,
     admissionEpochMs: c.admission_epoch_ms ?? CONFIG_DEFAULTS.admissionEpochMs,
     placementOvercommit: c.placement_overcommit ?? 1,
+    exhaustionGraceMs: c.exhaustion_grace_ms ?? 5000,
+    unreachableAfterMs: c.unreachable_after_ms ?? 35_000,
     certificateValidityMs: c.certificate_validity_ms ?? CONFIG_DEFAULTS.certificateValidityMs,
     trustedProviders: c.trusted_providers ?? [],
   };

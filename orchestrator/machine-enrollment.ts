@@ -162,6 +162,8 @@ export class MachineEnrollment {
   /** `records` as the sealed answer to a principal, with the cell's machine count. */
   sealList(records: MachineRecord[], more: boolean, now: number): MachineListV1 {
     const { cell, store } = this.#d;
-    return MachineListV1.seal({ cell_id: cell.cellId, machines: records.map(machineRow), more, total: store.countMachines(), at: timeAt(now) }, cell.signer);
+    const { liveness } = this.#d;
+    const rows = records.map((r) => (r.state === 'ENROLLED' && liveness !== undefined ? { ...machineRow(r), liveness: liveness.of(r.machineId, now) } : machineRow(r)));
+    return MachineListV1.seal({ cell_id: cell.cellId, machines: rows, more, total: store.countMachines(), at: timeAt(now) }, cell.signer);
   }
 }

@@ -4,16 +4,19 @@
  * [--check-config] [--rebuild]`. The only orchestrator/ file that imports
  * adapters: NATS (bus, ledger writer and replay, credentials) and SQLite.
  *
- * Start: config → cell material → bus → streams → projection (rebuilt from
- * the ledger when the database is new, or with --rebuild) → outbox flush and
- * due enrollments → serve. SIGTERM/SIGINT: stop serving, drain in-flight
- * requests, close the bus and the database, exit 0. Exit 78 on any
+ * Start: config → cell material → metrics endpoints (docs/metrics.md) → bus
+ * → streams → projection (rebuilt from the ledger when the database is new,
+ * or with --rebuild) → outbox flush and due enrollments → serve (ready).
+ * SIGTERM/SIGINT: not ready, stop serving, drain in-flight requests, close
+ * the bus, the database and the endpoints, exit 0. Exit 78 on any
  * configuration problem (docs/deploy.md).
  */
 import { packageVersion } from '../adapters/release/package-version.js';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createDaemonLogger, stderrPrefix } from '../adapters/log/daemon-logger.js';
+import { createPromMetrics, monotonicSeconds, reasonsOf, roundTrip, serveMetrics } from '../adapters/metrics/index.js';
 import { connectBus, type BusConnection } from '../adapters/nats/connect.js';
 import { mintUserJwt } from '../adapters/nats/credentials.js';
 import { holonGrant } from '../bus-schemas/grants.js';
@@ -45,16 +48,22 @@ import { dirname, join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { EVT_ROOT, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
 import { JobCommandV1, JobRequestV1, JobResultV1 } from '../bus-schemas/v1/job.js';
 import { requestSigned } from '../adapters/nats/request-reply.js';
 import { convertId } from '../bus-schemas/ids.js';
 import { ProvisioningRequestV1 } from '../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../bus-schemas/v1/teardown-request.js';
+import { BudgetTopupV1 } from '../bus-schemas/v1/budget-topup.js';
 import { HolonListRequestV1, HolonListV1, ProvisionStatusRequestV1, ProvisionStatusV1, UnitReportReplyV1, UnitReportV1 } from '../bus-schemas/v1/unit-flow.js';
+import { Liveness } from './metering/liveness.js';
+import { MeteringService } from './metering/metering-service.js';
+import type { UsageAccount } from './metering/usage-account.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
+import { subscribeEvents } from '../adapters/nats/event-subscription.js';
 import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
 import type { StepLedger } from './step-writer.js';
+import { measuredLedger, measuredQueue, ProvisionMeter } from './provision-metrics.js';
 
 const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]\n       holon-orchestrator --help | --version';
 
@@ -132,7 +141,7 @@ function withCrashPoint(ledger: StepLedger, kind: string | undefined, log: Logge
 }
 
 function fail(message: string, code: number): never {
-  process.stderr.write(`holon-orchestrator: ${message}\n`);
+  process.stderr.write(`${stderrPrefix()}holon-orchestrator: ${message}\n`);
   process.exit(code);
 }
 
@@ -163,8 +172,28 @@ function projectionBehind(provisions: ProvisionStore, lastSeq: number): string |
   return Number(mark) < lastSeq ? `the projection reflects the ledger up to seq ${mark}; LEDGER is at ${lastSeq}` : undefined;
 }
 
+/** What /readyz waits for: the three bus connections answering, the projections loaded and served. */
+class ReadyState {
+  serving = false;
+  readonly #conns: { name: string; conn: BusConnection }[] = [];
+  add(name: string, conn: BusConnection): BusConnection {
+    this.#conns.push({ name, conn });
+    return conn;
+  }
+  notReady = (): Promise<string[]> =>
+    reasonsOf([
+      () => (this.#conns.length < 3 ? 'not connected to NATS yet' : undefined),
+      () => (this.serving ? undefined : 'projections not loaded and served yet'),
+      ...this.#conns.map(({ name, conn }) => () => roundTrip(`nats (${name})`, () => conn.nc.flush())),
+    ]);
+}
+
 async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild: boolean }): Promise<void> {
-  const log = pino({ name: 'holon-orchestrator', level: cfg.logLevel, redact: ['seed', '*.seed', 'secret', '*.secret', 'jwt', '*.jwt'] });
+  const { log } = createDaemonLogger({ name: 'holon-orchestrator', level: cfg.logLevel, format: cfg.logFormat, redact: ['seed', '*.seed', 'secret', '*.secret', 'jwt', '*.jwt'] });
+  // The Prometheus figures (docs/metrics.md); `metrics` is the MetricsPort handed to the services below.
+  const metrics = createPromMetrics({ daemon: 'holon-orchestrator', version: packageVersion(), maxUnits: cfg.metrics.maxUnits });
+  const ready = new ReadyState();
+  const endpoints = await serveMetrics(cfg.metrics.listen, metrics, ready.notReady, log);
   if (!cell.principalPinned) log.warn({ principal: cell.principalKey }, 'principal_key not set in the config: using the one named by the cell certificate');
   // Three identities, least privilege each (bus-schemas/grants, docs/security.md): `conn` serves requests and
   // answers only into inboxes; `writer` appends to the ledger and the agents' CMD queues; `admin` alone calls
@@ -179,9 +208,9 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
       jetstream,
       ...(credsFile !== undefined ? { credsFile } : {}),
     });
-  const admin = await open('holon-orchestrator-admin', cfg.nats.adminCreds ?? cfg.nats.creds, true);
-  const writerConn = await open('holon-orchestrator-writer', cfg.nats.writerCreds ?? cfg.nats.creds, false);
-  const conn = await open('holon-orchestrator', cfg.nats.creds, false);
+  const admin = ready.add('admin', await open('holon-orchestrator-admin', cfg.nats.adminCreds ?? cfg.nats.creds, true));
+  const writerConn = ready.add('writer', await open('holon-orchestrator-writer', cfg.nats.writerCreds ?? cfg.nats.creds, false));
+  const conn = ready.add('serve', await open('holon-orchestrator', cfg.nats.creds, false));
   // The writer publishes; its head reads and stream info go through the admin identity.
   const ledgerConn: BusConnection = { nc: writerConn.nc, server: writerConn.server, logger: writerConn.logger, close: () => writerConn.close(), js: jetstream(writerConn.nc, { timeout: 5000 }), jsm: admin.jsm };
   await declareStreams(admin, holonetStreams());
@@ -197,7 +226,9 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
   }
   const writer = new LedgerWriter(ledgerConn, { signer: cell.signer, clock: systemClock, trustedWriters: [cell.cellKey] });
   // One ledger outbox for both services: prepared entries persist with their steps, then publish (step-writer.ts).
-  const ledger = withCrashPoint(ledgerOutbox(writer), process.env.HOLONET_TEST_CRASH_AFTER, log);
+  const ledger = withCrashPoint(measuredLedger(ledgerOutbox(writer), metrics, monotonicSeconds), process.env.HOLONET_TEST_CRASH_AFTER, log);
+  // Which enrolled machines are alive: heartbeats and metering batches (metering/liveness.ts).
+  const liveness = new Liveness({ now: systemClock.now(), unreachableAfterMs: cfg.unreachableAfterMs });
   const service = new BootstrapService({
     store,
     ledger,
@@ -206,15 +237,17 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     config: cfg,
     clock: systemClock,
     logger: log.child({ component: 'bootstrap' }),
+    liveness,
   });
   await service.start();
 
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
   const provisioning = new ProvisioningService({
     store: provisions,
-    machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store) },
+    // An unreachable machine gets no placements.
+    machines: { get: (id: PublicKeyIdV1) => store.getMachine(id), enrolled: () => enrolledMachines(store).filter((m) => liveness.of(m.machineId, systemClock.now()).reachable) },
     ledger,
-    queue: new AgentCommandQueue(admin, ledgerConn, log),
+    queue: measuredQueue(new AgentCommandQueue(admin, ledgerConn, log), metrics, monotonicSeconds),
     jobs: {
       run: (machineId, command, timeoutMs) =>
         requestSigned(conn, {
@@ -229,13 +262,21 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     mintHolonUser: (holonId, natsUserKey, expiresAt) => mintUserJwt(seeds, holonGrant(holonId, { expiresAt }), natsUserKey),
     allocateSerial: serialBlocks(store),
     overcommit: cfg.placementOvercommit,
+    exhaustionGraceMs: cfg.exhaustionGraceMs,
+    // The usage of a unit on a machine not heard from is unknown, not what it was when last heard.
+    usageOf: (h): UsageAccount | undefined => {
+      const acc = metering.account(h);
+      return acc !== undefined && liveness.of(acc.machineId, systemClock.now()).reachable ? acc : undefined;
+    },
     cell,
     clock: systemClock,
     logger: log.child({ component: 'provisioning' }),
+    metrics,
   });
   await provisioning.start();
 
-  const common = { signer: cell.signer, clock: systemClock, logger: log };
+  const meter = new ProvisionMeter(metrics, monotonicSeconds);
+  const common = { signer: cell.signer, clock: systemClock, logger: log, onRefusal: (code: string) => metrics.refusal(code) };
   // An un-enrolled machine asks from its bootstrap session's inbox; an enrolled one (status) from its own.
   const bootstrapReplies = (k: PublicKeyIdV1): string[] => [bootstrapInboxPrefix(k), inboxPrefix(k)];
   const services: Service[] = [
@@ -244,36 +285,57 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     await serve(conn, { ...common, subject: API_SUBJECTS.bootstrapStatus, replyPrefixes: bootstrapReplies, requestType: BootstrapStatusRequestV1, replyType: BootstrapStatusV1, handler: (q) => service.status(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.approve, requestType: MachineApprovalV1, replyType: MachineListV1, handler: (q) => service.approve(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.machines, requestType: MachineListRequestV1, replyType: MachineListV1, handler: (q) => service.list(q) }),
-    await serve(conn, { ...common, subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.provision(q), maxInFlight: 1024 }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.provision, requestType: ProvisioningRequestV1, replyType: ProvisionStatusV1, handler: (q) => meter.provision(() => provisioning.provision(q)), maxInFlight: 1024 }),
     await serve(conn, { ...common, subject: API_SUBJECTS.provisionStatus, requestType: ProvisionStatusRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.status(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.holons, requestType: HolonListRequestV1, replyType: HolonListV1, handler: (q) => provisioning.list(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.budgetTopup, requestType: BudgetTopupV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.topup(q) }),
     await serve(conn, { ...common, subject: API_SUBJECTS.jobRun, requestType: JobRequestV1, replyType: JobResultV1, handler: (q) => provisioning.runJob(q) }),
-    await serve(conn, { ...common, subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, replyType: ProvisionStatusV1, handler: (q) => provisioning.teardown(q) }),
+    await serve(conn, { ...common, subject: API_SUBJECTS.teardown, requestType: TeardownRequestV1, replyType: ProvisionStatusV1, handler: (q) => meter.teardown(() => provisioning.teardown(q)) }),
     await serve(conn, {
       ...common,
       subject: `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`,
       requestType: UnitReportV1,
       replyType: UnitReportReplyV1,
-      handler: (q, ctx) => provisioning.unitReport(q, ctx.subject, ctx.requester),
+      handler: (q, ctx) => meter.unitReport(q, () => provisioning.unitReport(q, ctx.subject, ctx.requester)),
       maxInFlight: 1024,
     }),
   ];
+  // Metering (DESIGN §7): the agents' batches on evt.*.metering; exhaustion goes through the provisioning service.
+  const metering = new MeteringService({
+    holons: { byHolon: (h) => provisions.byHolon(h) },
+    machines: { get: (id) => store.getMachine(id) },
+    onExhausted: (h, ex): Promise<unknown> => provisioning.budgetExhausted(h, ex),
+    clock: systemClock,
+    log: log.child({ component: 'metering' }),
+    metrics,
+  });
+  const meteringSub = subscribeEvents(conn, `${EVT_ROOT}.*.metering`, (subject, data) => {
+    const out = metering.ingest(subject, data);
+    if (out !== undefined) liveness.seen(out.machineId, systemClock.now());
+  });
+  const isEnrolled = (id: PublicKeyIdV1): boolean => store.getMachine(id)?.state === 'ENROLLED';
+  const heartbeatSub = subscribeEvents(conn, `${EVT_ROOT}.*.heartbeat`, (subject, data) => void liveness.heartbeat(subject, data, isEnrolled, systemClock.now()));
   const sweeper = setInterval(() => {
     try {
       service.sweep();
+      metering.sweep();
     } catch (e) {
       log.error({ err: e }, 'session sweep failed');
     }
   }, 10_000);
   sweeper.unref();
-  log.info({ cell: cell.cellId, principal: cell.principalKey, database: cfg.database, machines: store.countMachines() }, 'holon-orchestrator ready');
+  ready.serving = true;
+  log.info({ cell: cell.cellId, principal: cell.principalKey, database: cfg.database, machines: store.countMachines(), metrics: endpoints?.url ?? null }, 'holon-orchestrator ready');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    ready.serving = false;
     log.info({ signal }, 'stopping: no new requests, draining in-flight ones');
     clearInterval(sweeper);
+    meteringSub.close();
+    heartbeatSub.close();
     await Promise.all(services.map((s) => s.stop({ graceMs: 10_000 })));
     // Everything this process wrote is on the ledger now: record the position the projection reflects.
     try {
@@ -285,6 +347,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     for (const c of [conn, writerConn, admin]) await c.close().catch((e: unknown) => log.warn({ err: e }, 'bus close failed'));
     store.close();
     provisions.close();
+    await endpoints?.close();
     log.info('stopped');
     process.exit(0);
   };
@@ -330,6 +393,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`holon-orchestrator: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`${stderrPrefix()}holon-orchestrator: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

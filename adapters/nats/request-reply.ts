@@ -138,6 +138,8 @@ export interface ServeOptions<Q, R> {
   /** The inbox prefixes an answer to `requester` may go to (default: its own, `_INBOX.<key>`). */
   replyPrefixes?: (requester: PublicKeyIdV1) => readonly string[];
   logger?: Logger;
+  /** Told the code of every signed refusal sent (metrics); must not throw. */
+  onRefusal?: (code: string) => void;
 }
 
 export interface ServiceStats {
@@ -200,8 +202,11 @@ export async function serve<Q, R>(conn: BusConnection, opts: ServeOptions<Q, R>)
   flusher.unref();
   const prefixesOf = opts.replyPrefixes ?? ((k: PublicKeyIdV1): readonly string[] => [inboxPrefix(k)]);
 
-  const sealedRefusal = (error: unknown, requestDigest: CasDigest): Uint8Array =>
-    RefusalV1.encode(sealRefusal(error, { signer: opts.signer, at: timeAt(opts.clock.now()), requestDigest }));
+  const sealedRefusal = (error: unknown, requestDigest: CasDigest): Uint8Array => {
+    const refusal = sealRefusal(error, { signer: opts.signer, at: timeAt(opts.clock.now()), requestDigest });
+    opts.onRefusal?.(refusal.code);
+    return RefusalV1.encode(refusal);
+  };
 
   /** A refusal of a request whose requester is not established: only into some inbox, never elsewhere. */
   const refuseUnattributed = (msg: Msg, error: unknown, requestDigest: CasDigest): void => {

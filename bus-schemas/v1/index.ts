@@ -33,6 +33,8 @@ export { V1_OBJECTS, findV1Object, isSealedWireType, type AnyWireType } from './
 export { ResourceBudgetV1, BUDGET_QUANTITIES, type BudgetQuantity } from './resource-budget.js';
 export { ResourceCapacityV1 } from './resource-capacity.js';
 export { ResourceMeteringEventV1 } from './resource-metering-event.js';
+export { BudgetTopupV1 } from './budget-topup.js';
+export { MAX_BATCH_UNITS, ResourceMeteringBatchV1, type UnitMeterSampleV1 } from './metering-batch.js';
 export { TEARDOWN_REASONS, type TeardownReason } from './teardown-reason.js';
 export { TeardownReceiptV1 } from './teardown-receipt.js';
 export { TeardownRequestV1 } from './teardown-request.js';

@@ -49,6 +49,8 @@ export const MachineRowV1Schema = object(
     refusal: optional(object({ code: string({ min: 9, max: 64, pattern: /^HOLON_E_[A-Z0-9_]+$/ }), reason: string({ min: 1, max: 512 }), at: UnixMsSchema })),
     certificate_serial: optional(integer({ min: 1 })),
     since: UnixMsSchema,
+    /** enrolled machines: heard from lately (heartbeats, metering), and when last */
+    liveness: optional(object({ reachable: boolean(), last_seen: nullable(UnixMsSchema) })),
   },
   'one machine of a cell',
 );

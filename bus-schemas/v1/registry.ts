@@ -30,6 +30,8 @@ import { RefusalV1 } from './refusal.js';
 import { ResourceBudgetV1 } from './resource-budget.js';
 import { ResourceCapacityV1 } from './resource-capacity.js';
 import { ResourceMeteringEventV1 } from './resource-metering-event.js';
+import { ResourceMeteringBatchV1 } from './metering-batch.js';
+import { BudgetTopupV1 } from './budget-topup.js';
 import { TeardownReceiptV1 } from './teardown-receipt.js';
 import { TeardownRequestV1 } from './teardown-request.js';
 import { TpmQuoteV1 } from './tpm-quote.js';
@@ -66,6 +68,8 @@ export const V1_OBJECTS: readonly AnyWireType[] = [
   PolicyV1,
   ProvisioningReceiptV1,
   ResourceMeteringEventV1,
+  ResourceMeteringBatchV1,
+  BudgetTopupV1,
   TeardownRequestV1,
   ReceiptMultiProofV1,
   TeardownReceiptV1,

@@ -49,13 +49,15 @@ export type UnitLimitsV1 = Infer<typeof UnitLimitsV1Schema>;
  * AgentCommandV1: what the cell tells one agent to do, sealed by the cell and
  * delivered through the agent's CMD work queue. `request_digest` is the
  * digest of the ProvisioningRequestV1 (op provision) or TeardownRequestV1
- * (op destroy) it carries out, and the Nats-Msg-Id, so a re-sent command
- * collapses and the agent's state machine is keyed by it.
+ * (op destroy) it carries out, or of the exhaustion that froze the unit (op
+ * freeze) or of the top-up that thaws it (op thaw), and the Nats-Msg-Id, so a re-sent command collapses and the
+ * agent's state machine is keyed by it. `grace_ms` (destroy): how long the
+ * unit's processes have between SIGTERM and the kill.
  */
 export const AgentCommandV1Schema = refine(
   object(
     {
-      op: enumeration(['provision', 'destroy'] as const),
+      op: enumeration(['provision', 'destroy', 'freeze', 'thaw'] as const),
       request_digest: CasDigestSchema,
       cell_id: CellIdSchema,
       machine_id: PublicKeyIdSchema,
@@ -65,8 +67,10 @@ export const AgentCommandV1Schema = refine(
       limits: optional(UnitLimitsV1Schema),
       network: optional(enumeration(['none', 'egress'] as const)),
       tenant: optional(TenantSchema),
-      /** destroy only: the holon whose unit goes */
+      /** destroy, freeze, thaw: the holon whose unit goes (or stops, or goes on) */
       holon_id: optional(HolonIdSchema),
+      /** destroy only: SIGTERM, this long, then the kill (default 0: kill at once) */
+      grace_ms: optional(integer({ min: 0, max: 600_000 })),
       issued_at: TimeEnvelopeRefSchema,
       cell_seal: AuthoritySealV1Schema,
     },
@@ -78,9 +82,11 @@ export const AgentCommandV1Schema = refine(
       if (c.limits === undefined) return { path: '.limits', reason: 'required for provision' };
       if (c.network === undefined) return { path: '.network', reason: 'required for provision' };
       if (c.holon_id !== undefined) return { path: '.holon_id', reason: 'not allowed for provision (the agent makes the holon key)' };
+      if (c.grace_ms !== undefined) return { path: '.grace_ms', reason: 'only for destroy' };
     } else {
-      if (c.holon_id === undefined) return { path: '.holon_id', reason: 'required for destroy' };
-      for (const f of ['role', 'limits', 'network', 'tenant'] as const) if (c[f] !== undefined) return { path: `.${f}`, reason: 'not allowed for destroy' };
+      if (c.holon_id === undefined) return { path: '.holon_id', reason: `required for ${c.op}` };
+      for (const f of ['role', 'limits', 'network', 'tenant'] as const) if (c[f] !== undefined) return { path: `.${f}`, reason: `not allowed for ${c.op}` };
+      if (c.op !== 'destroy' && c.grace_ms !== undefined) return { path: '.grace_ms', reason: 'only for destroy' };
     }
     return cellSealed(c);
   },
@@ -199,6 +205,31 @@ export const HolonRowV1Schema = object(
 export type HolonRowV1 = Infer<typeof HolonRowV1Schema>;
 
 /** The cell's answer about one provisioning: where it stands, and its receipts once issued. */
+/**
+ * A holon's usage against its budget as the cell (its parent's enforcement point) sees it: consumed and
+ * remaining in the budget's units (the RFC's ResourceMeteringEventV1 figures), the overshoot past a limit
+ * (charged to the holon), and what ran out. `metered` false: no sample reached the cell since it started —
+ * the figures are unknown, not zero (`consumed` then holds what the ledger recorded at exhaustion, if any).
+ */
+export const HolonUsageV1Schema = object(
+  {
+    metered: boolean(),
+    consumed: ResourceBudgetV1Schema,
+    remaining: ResourceBudgetV1Schema,
+    overshoot: ResourceBudgetV1Schema,
+    cpu_usec: integer({ min: 0 }),
+    ingress_bytes: integer({ min: 0 }),
+    memory_peak_bytes: integer({ min: 0 }),
+    sampled_at: optional(TimeEnvelopeRefSchema),
+    batch_sequence: optional(integer({ min: 0 })),
+    interval_ms: optional(integer({ min: 0 })),
+    exhausted: optional(array(string({ min: 1, max: 40 }), { max: 8 })),
+    exhaustion_policy: optional(enumeration(['TEARDOWN', 'FREEZE', 'NOTIFY'] as const)),
+  },
+  'HolonUsageV1: usage against the budget, from the cell',
+);
+export type HolonUsageV1 = Infer<typeof HolonUsageV1Schema>;
+
 export const ProvisionStatusV1Schema = refine(
   object(
     {
@@ -206,6 +237,7 @@ export const ProvisionStatusV1Schema = refine(
       holon: HolonRowV1Schema,
       receipt: optional(ProvisioningReceiptV1Schema),
       destruction: optional(UnitDestructionReceiptV1Schema),
+      usage: optional(HolonUsageV1Schema),
       at: TimeEnvelopeRefSchema,
       cell_seal: AuthoritySealV1Schema,
     },

@@ -8,7 +8,6 @@
  * sends the same request and gets the same receipt.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { CasDigest } from '../../bus-schemas/digest.js';
 import { convertId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { API_SUBJECTS } from '../../bus-schemas/subjects.js';
@@ -18,50 +17,13 @@ import { HOLON_ROLES, type HolonRole } from '../../bus-schemas/v1/holon-role.js'
 import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
-import { HolonListRequestV1, HolonListV1, MAX_HOLONS_PER_PAGE, ProvisionStatusRequestV1, ProvisionStatusV1, type HolonRowV1 } from '../../bus-schemas/v1/unit-flow.js';
-import { BUS_HELP as BUS_OPTIONS_HELP, BUS_OPTIONS } from '../bus-target.js';
+import { HolonListRequestV1, HolonListV1, MAX_HOLONS_PER_PAGE, ProvisionStatusV1, type HolonRowV1 } from '../../bus-schemas/v1/unit-flow.js';
 import { CliFailure, EXIT_FAILURE, EXIT_OK, UsageError, writeLine, type CliIo, type Command } from '../command.js';
 import type { CellClient, CliPorts } from '../ports.js';
+import { printUsage } from './budget.js';
+import { BUS_HELP, exhaustionPolicy, nonce, parse, parseDuration, POLL_MS, positiveInt, status, target } from './holon-requests.js';
 import { busArgs, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
 
-const BUS_HELP = `${BUS_OPTIONS_HELP}
-  --json           print one JSON document on stdout`;
-
-const DAY = 24 * 60 * 60 * 1000;
-const POLL_MS = 100;
-
-function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(args: string[], options: T, positionals = false) {
-  try {
-    return parseArgs({ args, strict: true, allowPositionals: positionals, options: { ...BUS_OPTIONS, json: { type: 'boolean' }, ...options } });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function positiveInt(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`--${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
-/** `30s`, `15m`, `2h`, `7d` → milliseconds. */
-export function parseDuration(v: string, name: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
-  if (m === null) throw new UsageError(`--${name} must be a duration like 90s, 15m, 2h or 7d, not ${JSON.stringify(v)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
-
-function nonce(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-async function status(client: CellClient, ctx: PrincipalContext, by: { request_digest: CasDigest } | { holon_id: HolonIdV1 }): Promise<ProvisionStatusV1> {
-  const request = ProvisionStatusRequestV1.seal({ cell_id: ctx.cellId, ...by, request_nonce: nonce(), sent_at: timeAt(Date.now()) }, ctx.principal);
-  return client.request({ subject: API_SUBJECTS.provisionStatus, requestType: ProvisionStatusRequestV1, request, replyType: ProvisionStatusV1, responder: ctx.cellKey });
-}
-
-/** Poll until `done(status)`; one progress line per state change. */
 async function waitFor(
   client: CellClient,
   ctx: PrincipalContext,
@@ -104,6 +66,7 @@ function printStatus(io: CliIo, s: ProvisionStatusV1, json: boolean): void {
   writeLine(io.stdout, `request    ${h.request_digest}`);
   if (s.receipt !== undefined) writeLine(io.stdout, `receipt    certificate serial ${s.receipt.issued_certificate.serial}, valid until ${new Date(s.receipt.issued_certificate.not_after).toISOString()}`);
   if (s.destruction !== undefined) writeLine(io.stdout, `destroyed  ${new Date(s.destruction.destroyed_at.unix_ms).toISOString()} (basic teardown: evidence not replicated)`);
+  if (s.usage !== undefined) printUsage(io, s.usage);
 }
 
 // --- provision -------------------------------------------------------------------------------------
@@ -121,6 +84,7 @@ usage: holonctl provision --role <ROLE> [options]
   --storage-bytes <n>    budget (default 10 GiB)
   --cost-cents <n>       budget (default 100)
   --valid-for <dur>      budget and certificate window, e.g. 2h, 7d (default 1d)
+  --on-exhaustion <p>    TEARDOWN (default), FREEZE or NOTIFY: what happens when a budget runs out
   --max-depth <n>        depth the unit may delegate further (default 4)
   --max-children <n>     children the unit may have (default 16)
   --nonce <b64url>       reuse a request nonce (re-sending the same request is idempotent)
@@ -141,6 +105,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
     'storage-bytes': { type: 'string' },
     'cost-cents': { type: 'string' },
     'valid-for': { type: 'string' },
+    'on-exhaustion': { type: 'string' },
     'max-depth': { type: 'string' },
     'max-children': { type: 'string' },
     nonce: { type: 'string' },
@@ -161,7 +126,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
     network_egress_bytes: positiveInt(values['egress-bytes'], 'egress-bytes', 2 ** 30),
     cost_usd_cents: positiveInt(values['cost-cents'], 'cost-cents', 100),
     valid_until: timeAt(validUntil),
-    on_exhaustion: 'TEARDOWN' as const,
+    on_exhaustion: exhaustionPolicy(values['on-exhaustion']),
   };
   const manifest: CapabilityManifestV1 = {
     grants: [
@@ -273,13 +238,6 @@ const SHOW_HELP = `holonctl show — one unit: state, machine, receipt
 
 usage: holonctl show <holon1…|sha256:request digest> [--json]
 ${BUS_HELP}`;
-
-function target(id: string | undefined): { request_digest: CasDigest } | { holon_id: HolonIdV1 } {
-  if (id === undefined) throw new UsageError('give a holon id (holon1…) or a request digest (sha256:…)');
-  if (/^sha256:[0-9a-f]{64}$/.test(id)) return { request_digest: id as CasDigest };
-  if (/^holon1[02-9ac-hj-np-z]{58}$/.test(id)) return { holon_id: id as HolonIdV1 };
-  throw new UsageError(`${JSON.stringify(id.slice(0, 80))} is neither a holon id (holon1…) nor a request digest (sha256:…)`);
-}
 
 async function runShow(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
   const { values, positionals } = parse(args, {}, true);

@@ -18,7 +18,7 @@ import { ProvisionStatusRequestV1, ProvisionStatusV1 } from '../../bus-schemas/v
 import { BUS_OPTIONS } from '../bus-target.js';
 import { CliFailure, EXIT_FAILURE, UsageError, writeLine, type CliIo, type Command } from '../command.js';
 import type { CliPorts } from '../ports.js';
-import { parseDuration } from './holons.js';
+import { parseDuration } from './holon-requests.js';
 import { busArgs, loadPrincipalContext, openCell } from './machines.js';
 
 const HELP = `holonctl job run — run a hash-pinned command inside a unit

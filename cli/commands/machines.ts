@@ -33,8 +33,10 @@ ${BUS_HELP}
   --json           print one JSON document on stdout
 
 Columns: machine id, state (UNKNOWN CHALLENGED ATTESTED ENROLLED REFUSED),
-software-only, EK trust (certificate / allow-list), approval, the last
-refusal (code and reason), and since when the machine is in its state.`;
+software-only, EK trust (certificate / allow-list), approval, since when the
+machine is in its state, when an enrolled machine was last heard from
+(heartbeats, metering; UNREACHABLE when too long ago: no placements), and the
+last refusal (code and reason).`;
 
 /** The data dir does not hold what a principal command needs. */
 export class PrincipalDirError extends HolonError {
@@ -147,22 +149,29 @@ export async function listMachines(client: CellClient, ctx: PrincipalContext, no
   return { rows, total };
 }
 
+/** A machine's liveness as the table shows it: when last heard from, and whether that is too long ago. */
+function lastSeen(r: MachineRowV1): string {
+  if (r.liveness === undefined) return '-';
+  const when = r.liveness.last_seen === null ? 'never since the cell started' : new Date(r.liveness.last_seen).toISOString();
+  return r.liveness.reachable ? when : `${when} (UNREACHABLE)`;
+}
+
 export function formatRows(rows: readonly MachineRowV1[]): string[] {
+  // The refusal goes last and is not padded: reasons are long.
+  const head = ['MACHINE', 'STATE', 'SOFTWARE-ONLY', 'EK TRUST', 'APPROVAL', 'SINCE', 'LAST SEEN', 'REFUSAL'];
   const cells = rows.map((r) => [
     r.machine_id,
     r.state,
     r.software_only === null ? '-' : r.software_only ? 'yes' : 'no',
     r.ek_trusted_by ?? '-',
     r.approval ? `${r.approval.source}${r.approval.machine_class !== undefined ? `:${r.approval.machine_class}` : ''}` : '-',
-    r.refusal ? `${r.refusal.code}: ${r.refusal.reason}` : '-',
     new Date(r.since).toISOString(),
+    lastSeen(r),
+    r.refusal ? `${r.refusal.code}: ${r.refusal.reason}` : '-',
   ]);
-  const head = ['MACHINE', 'STATE', 'SOFTWARE-ONLY', 'EK TRUST', 'APPROVAL', 'REFUSAL', 'SINCE'];
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (i === 5 ? 0 : (c[i] as string).length))));
-  const line = (c: string[]): string => c.map((v, i) => (i === 5 || i === c.length - 1 ? v : v.padEnd(widths[i] as number))).join('  ');
-  // The refusal goes last-but-one and is not padded: reasons are long.
-  const order = (c: string[]): string[] => [c[0], c[1], c[2], c[3], c[4], c[6], c[5]] as string[];
-  return [line(order(head)), ...cells.map((c) => line(order(c)))];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: string[]): string => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] as number))).join('  ');
+  return [line(head), ...cells.map(line)];
 }
 
 async function runMachines(args: string[], io: CliIo, ports: CliPorts): Promise<number> {

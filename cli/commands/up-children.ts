@@ -136,6 +136,12 @@ export function findLogLine(file: string, from: number, msg: string): Record<str
   return undefined;
 }
 
+/** The /metrics URL a daemon logged ("metrics listening", docs/metrics.md) after byte `from`; null if it serves none. */
+export function metricsUrlOf(file: string, from: number): string | null {
+  const url = findLogLine(file, from, 'metrics listening')?.url;
+  return typeof url === 'string' ? url : null;
+}
+
 export interface LocalNats {
   child: Child;
   url: string;

@@ -110,12 +110,15 @@ export async function writeDaemonConfigs(
     principal_key: o.principalKey,
     log_level: 'info',
     placement_overcommit: o.overcommit,
+    // Any free port: several local cells may run on one machine (the bound URL is logged; up reports it).
+    metrics: { listen: '127.0.0.1:0' },
   };
   const agentConfig = {
     data_dir: join(dir, UP_FILES.agentDir),
     nats: { servers: [o.url], bootstrap_creds: join(dir, 'nats/bootstrap.creds'), name: 'holon-agent (holonctl up)' },
     principal_root: o.principalKey,
     log_level: 'info',
+    metrics: { listen: '127.0.0.1:0' },
     tpm: o.tcti === undefined ? { mode: 'off' } : { mode: 'required', tcti: o.tcti },
     admission_difficulty: o.admissionDifficulty,
     bootstrap: { poll_initial_ms: 200, poll_max_ms: 2000 },

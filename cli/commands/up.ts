@@ -21,7 +21,7 @@ import type { CellClient, CliPorts } from '../ports.js';
 import { approveCommand } from './approve.js';
 import { initDataDir, InitExistsError, type InitPorts } from './init.js';
 import { formatRows, listMachines, loadPrincipalContext, openCell, type PrincipalContext } from './machines.js';
-import { findLogLine, findNatsServerBinary, spawnLogged, startNatsServer, UpError, waitUntil, type Child } from './up-children.js';
+import { findLogLine, findNatsServerBinary, metricsUrlOf, spawnLogged, startNatsServer, UpError, waitUntil, type Child } from './up-children.js';
 import { ensureCreds, ensureLocalPolicy, UP_FILES, writeDaemonConfigs, type UpPorts } from './up-files.js';
 
 export type { UpPorts } from './up-files.js';
@@ -45,7 +45,9 @@ usage: holonctl up [--dir <data dir>] [--tcti <tcti> | --no-tpm] [--isolation li
 
 Starts nats-server (needs \`apt-get install nats-server\`) on a free
 127.0.0.1 port with JetStream under <dir>/nats/store and init's operator-mode
-auth.conf, holon-orchestrator and holon-agent (logs in <dir>/logs/). Without
+auth.conf, holon-orchestrator and holon-agent (logs in <dir>/logs/; each
+serves /metrics, /healthz and /readyz on a free 127.0.0.1 port, printed once
+enrolled and in --json as "metrics"). Without
 a TPM the cell runs a LOCAL DEVELOPMENT policy (tpm: optional, sealed by the
 principal key, policy-local-dev.json) — never use it for a real cell. With a
 TPM it pre-approves this machine's EK (policy-local-tpm.json). This machine
@@ -247,7 +249,8 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
     const orch = spawnLogged('holon-orchestrator', process.execPath, [join(DIST, 'orchestrator/main.js'), '--config', cfg.orchestrator], orchLog);
     children.push(orch);
     await waitUntil('orchestrator', children, () => findLogLine(orchLog, orchFrom, 'holon-orchestrator ready'), READY_MS);
-    say(`orchestrator ready (pid ${orch.pid}, log ${orchLog})`);
+    const orchMetrics = metricsUrlOf(orchLog, orchFrom);
+    say(`orchestrator ready (pid ${orch.pid}, log ${orchLog}, metrics ${orchMetrics ?? 'off'})`);
 
     const agentDir = join(a.dir, UP_FILES.agentDir);
     const agentLog = join(logs, 'agent.log');
@@ -278,13 +281,16 @@ async function runUp(args: string[], io: CliIo, ports: CliPorts & InitPorts & Pa
       return r.row?.state === 'ENROLLED' && agentState(agentDir).state === 'ENROLLED' && findLogLine(agentLog, agentFrom, 'holon-agent running') !== undefined ? r : undefined;
     }, READY_MS);
     say(`enrolled: ${machineId}`);
+    // Each daemon's /metrics (with /healthz and /readyz beside it), on a free loopback port (docs/metrics.md).
+    const metrics = { orchestrator: orchMetrics, agent: metricsUrlOf(agentLog, agentFrom) };
+    say(`metrics: orchestrator ${metrics.orchestrator ?? 'off'}, agent ${metrics.agent ?? 'off'}`);
 
     // Take SIGINT/SIGTERM as "stop cleanly" before the report tells anyone the fleet is up: a signal that came
     // between the two used to end up at once, and its exit hook SIGKILLed the daemons mid-flight.
     const stop = stopRequested(children);
     const pids = Object.fromEntries(children.map((c) => [c.name, c.pid]));
     if (a.json) {
-      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, context: contextFile, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, machines: rows }, null, 2));
+      writeLine(io.stdout, JSON.stringify({ dir: a.dir, cell_id: ctx.cellId, principal_key: ctx.principalKey, nats_url: nats.url, creds: operatorCreds, context: contextFile, tpm: tpm.tcti ?? null, development_policy: ekSha256 === undefined, policy: policyFile, machine_id: machineId, pids, logs, metrics, machines: rows }, null, 2));
     } else {
       writeLine(io.stdout, `cell ${ctx.cellId}: ${rows.length} machine${rows.length === 1 ? '' : 's'}`);
       for (const l of formatRows(rows)) writeLine(io.stdout, l);

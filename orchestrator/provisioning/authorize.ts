@@ -99,6 +99,9 @@ export function authorityOf(view: Pick<AuthorizeView, 'byHolon'>, requester: Hol
   return { manifest: rec.receipt.capability_manifest, budget: rec.receipt.resource_budget };
 }
 
+/** Grant caps that bound nothing: a top-up is bounded by what the parent has left, not by a grant. */
+export const UNCAPPED: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(Object.values(GRANT_CAP_OF).map((c) => [c, Number.MAX_SAFE_INTEGER])));
+
 /** A child's budget is carved out of what its parent has left, and within the permitting grant's caps. */
 export function checkBudget(asked: ResourceBudgetV1, parent: ResourceBudgetV1 | null, children: readonly ProvisionRecord[], caps: Record<string, number>): void {
   for (const q of BUDGET_QUANTITIES) {

@@ -9,6 +9,9 @@
  *   HOLON_PROVISIONED     (owner: the new holon)  PLACED → RUNNING
  *   TEARDOWN_REQUESTED    (owner: the holon)      RUNNING → TEARDOWN
  *   HOLON_DESTROYED       (owner: the holon)      TEARDOWN → DESTROYED
+ *   BUDGET_EXHAUSTED      (owner: the holon)      RUNNING → TEARDOWN (policy TEARDOWN),
+ *                                                 RUNNING, frozen (FREEZE) or notified (NOTIFY)
+ *   BUDGET_TOPPED_UP      (owner: the holon)      RUNNING: a larger budget; an exhaustion is cleared
  *
  * Each body carries what the record needs (the budget and manifest asked
  * for, the receipt, the destruction receipt), so the projection is
@@ -17,17 +20,18 @@
  */
 import { HolonError } from '../../bus-schemas/errors.js';
 import { HolonIdSchema, PublicKeyIdSchema } from '../../bus-schemas/ids.js';
-import { boolean, enumeration, integer, literal, nullable, object, string, type Infer, type Schema } from '../../bus-schemas/schema.js';
+import { array, boolean, enumeration, integer, literal, nullable, object, string, type Infer, type Schema } from '../../bus-schemas/schema.js';
 import { CapabilityManifestV1Schema } from '../../bus-schemas/v1/capability-manifest.js';
 import { CasDigestSchema } from '../../bus-schemas/v1/cas-digest.js';
 import { HolonRoleSchema } from '../../bus-schemas/v1/holon-role.js';
 import { ProvisioningReceiptV1Schema } from '../../bus-schemas/v1/provisioning-receipt.js';
-import { ResourceBudgetV1Schema } from '../../bus-schemas/v1/resource-budget.js';
+import { BUDGET_QUANTITIES, ResourceBudgetV1Schema } from '../../bus-schemas/v1/resource-budget.js';
+import { ExhaustionPolicySchema } from '../../bus-schemas/v1/exhaustion-policy.js';
 import { TeardownReasonSchema } from '../../bus-schemas/v1/teardown-reason.js';
 import { UnitDestructionReceiptV1Schema, UnitNameSchema } from '../../bus-schemas/v1/unit-flow.js';
 import type { ProvisionRecord } from './provision-store.js';
 
-export const PROVISION_EVENT_KINDS = ['PROVISION_AUTHORIZED', 'HOLON_PROVISIONED', 'TEARDOWN_REQUESTED', 'HOLON_DESTROYED'] as const;
+export const PROVISION_EVENT_KINDS = ['PROVISION_AUTHORIZED', 'HOLON_PROVISIONED', 'TEARDOWN_REQUESTED', 'HOLON_DESTROYED', 'BUDGET_EXHAUSTED', 'BUDGET_TOPPED_UP'] as const;
 export type ProvisionEventKind = (typeof PROVISION_EVENT_KINDS)[number];
 
 const Jwt = string({ min: 16, max: 8192, pattern: /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, format: 'a NATS user JWT' });
@@ -82,17 +86,50 @@ export const DestroyedEventSchema = object({
   destruction: UnitDestructionReceiptV1Schema,
 });
 
+/**
+ * A budget ran out (DESIGN §7): what ran out, the figures that showed it (in the budget's units) and the
+ * overshoot past the limit (at most one sampling interval's use), and the policy applied. `action_digest`
+ * names the action: the cell's teardown (TEARDOWN) or the freeze command (FREEZE); for NOTIFY the notice.
+ */
+export const ExhaustedEventSchema = object({
+  kind: literal('BUDGET_EXHAUSTED'),
+  request_digest: CasDigestSchema,
+  action_digest: CasDigestSchema,
+  exhausted: array(enumeration([...BUDGET_QUANTITIES, 'valid_until'] as const), { min: 1, max: BUDGET_QUANTITIES.length + 1 }),
+  policy: ExhaustionPolicySchema,
+  consumed: ResourceBudgetV1Schema,
+  overshoot: ResourceBudgetV1Schema,
+  machine_id: PublicKeyIdSchema,
+  sequence: integer({ min: 0 }),
+  sampled_at: integer({ min: 0 }),
+  interval_ms: integer({ min: 0 }),
+});
+
+/** A top-up (BudgetTopupV1 `topup_digest`): the budget after it; a frozen unit is thawed (`thaw`). */
+export const TopupEventSchema = object({
+  kind: literal('BUDGET_TOPPED_UP'),
+  request_digest: CasDigestSchema,
+  topup_digest: CasDigestSchema,
+  requester: string({ min: 1, max: 128 }),
+  budget: ResourceBudgetV1Schema,
+  thaw: boolean(),
+});
+
 export type AuthorizedEvent = Infer<typeof AuthorizedEventSchema>;
 export type ProvisionedEvent = Infer<typeof ProvisionedEventSchema>;
 export type TeardownEvent = Infer<typeof TeardownEventSchema>;
 export type DestroyedEvent = Infer<typeof DestroyedEventSchema>;
-export type ProvisionEvent = AuthorizedEvent | ProvisionedEvent | TeardownEvent | DestroyedEvent;
+export type ExhaustedEvent = Infer<typeof ExhaustedEventSchema>;
+export type TopupEvent = Infer<typeof TopupEventSchema>;
+export type ProvisionEvent = AuthorizedEvent | ProvisionedEvent | TeardownEvent | DestroyedEvent | ExhaustedEvent | TopupEvent;
 
 const SCHEMAS: Record<ProvisionEventKind, Schema<ProvisionEvent>> = {
   PROVISION_AUTHORIZED: AuthorizedEventSchema,
   HOLON_PROVISIONED: ProvisionedEventSchema,
   TEARDOWN_REQUESTED: TeardownEventSchema,
   HOLON_DESTROYED: DestroyedEventSchema,
+  BUDGET_EXHAUSTED: ExhaustedEventSchema,
+  BUDGET_TOPPED_UP: TopupEventSchema,
 };
 
 export function isProvisionEventKind(kind: string): kind is ProvisionEventKind {
@@ -149,6 +186,7 @@ export function applyProvisionEvent(rec: ProvisionRecord | undefined, event: Pro
       teardown: null,
       destruction: null,
       refusal: null,
+      exhaustion: null,
     };
   }
   if (rec === undefined) throw new ProvisionEventError(`${event.kind} for ${event.request_digest}, which was never authorized`);
@@ -166,5 +204,18 @@ export function applyProvisionEvent(rec: ProvisionRecord | undefined, event: Pro
       if (rec.state === 'DESTROYED') return rec;
       if (rec.state !== 'TEARDOWN' || rec.teardown?.requestDigest !== event.teardown_digest) throw new ProvisionEventError(`HOLON_DESTROYED for ${rec.requestDigest}, which is ${rec.state}`);
       return { ...rec, state: 'DESTROYED', since: at, destruction: event.destruction };
+    case 'BUDGET_EXHAUSTED': {
+      if (rec.exhaustion?.actionDigest === event.action_digest) return rec;
+      if (rec.state !== 'RUNNING' || rec.holonId === null) throw new ProvisionEventError(`BUDGET_EXHAUSTED for ${rec.requestDigest}, which is ${rec.state}`);
+      const exhaustion = { actionDigest: event.action_digest, policy: event.policy, exhausted: event.exhausted, at, consumed: event.consumed, overshoot: event.overshoot };
+      if (event.policy === 'TEARDOWN') {
+        return { ...rec, state: 'TEARDOWN', since: at, exhaustion, teardown: { requestDigest: event.action_digest, reason: 'BUDGET_EXHAUSTED', requester: rec.requester } };
+      }
+      return { ...rec, exhaustion };
+    }
+    case 'BUDGET_TOPPED_UP':
+      if ((rec.topups ?? []).includes(event.topup_digest)) return rec;
+      if (rec.state !== 'RUNNING') throw new ProvisionEventError(`BUDGET_TOPPED_UP for ${rec.requestDigest}, which is ${rec.state}`);
+      return { ...rec, budget: event.budget, exhaustion: null, topups: [...(rec.topups ?? []), event.topup_digest] };
   }
 }

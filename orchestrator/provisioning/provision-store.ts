@@ -9,6 +9,7 @@ import type { CasDigest } from '../../bus-schemas/digest.js';
 import type { HolonIdV1, PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
 import type { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
+import type { ExhaustionPolicy } from '../../bus-schemas/v1/exhaustion-policy.js';
 import type { ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
 import type { AgentCommandV1, ProvisionState, UnitDestructionReceiptV1 } from '../../bus-schemas/v1/unit-flow.js';
 
@@ -40,6 +41,20 @@ export interface ProvisionRecord {
   /** once DESTROYED */
   destruction: UnitDestructionReceiptV1 | null;
   refusal: { code: string; reason: string } | null;
+  /** once a budget ran out (BUDGET_EXHAUSTED); absent in records written before metering */
+  exhaustion?: Exhaustion | null;
+  /** the BudgetTopupV1 digests applied to `budget` (each once) */
+  topups?: CasDigest[];
+}
+
+export interface Exhaustion {
+  /** the cell's teardown (TEARDOWN), the freeze command (FREEZE) or the notice (NOTIFY) */
+  actionDigest: CasDigest;
+  policy: ExhaustionPolicy;
+  exhausted: string[];
+  at: number;
+  consumed: ResourceBudgetV1;
+  overshoot: ResourceBudgetV1;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Signer } from '../../bus-schemas/keys.js';
 import { convertId, type CellIdV1, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { sameKey } from '../../bus-schemas/v1/holon-certificate.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
-import { HolonListV1, ProvisionStatusV1, type HolonListRequestV1, type HolonRowV1, type ProvisionStatusRequestV1 } from '../../bus-schemas/v1/unit-flow.js';
+import { HolonListV1, ProvisionStatusV1, type HolonListRequestV1, type HolonRowV1, type HolonUsageV1, type ProvisionStatusRequestV1 } from '../../bus-schemas/v1/unit-flow.js';
 import { ProvisionError } from './provision-errors.js';
 import type { ProvisionRecord, ProvisionStore } from './provision-store.js';
 
@@ -15,6 +15,8 @@ export interface QueryContext {
   store: Pick<ProvisionStore, 'get' | 'byHolon' | 'list'>;
   cell: { cellId: CellIdV1; principalKey: string; signer: Signer };
   now: number;
+  /** the usage of a holon that ran (metering); absent: no usage in the answer */
+  usageOf?: (rec: ProvisionRecord) => HolonUsageV1 | undefined;
 }
 
 export function rowOf(r: ProvisionRecord): HolonRowV1 {
@@ -33,13 +35,15 @@ export function rowOf(r: ProvisionRecord): HolonRowV1 {
 }
 
 /** The sealed status of one provisioning, with its receipts. */
-export function statusOf(rec: ProvisionRecord, ctx: Pick<QueryContext, 'cell' | 'now'>): ProvisionStatusV1 {
+export function statusOf(rec: ProvisionRecord, ctx: Pick<QueryContext, 'cell' | 'now' | 'usageOf'>): ProvisionStatusV1 {
+  const usage = rec.holonId !== null ? ctx.usageOf?.(rec) : undefined;
   return ProvisionStatusV1.seal(
     {
       cell_id: ctx.cell.cellId,
       holon: rowOf(rec),
       ...(rec.receipt !== null ? { receipt: rec.receipt } : {}),
       ...(rec.destruction !== null ? { destruction: rec.destruction } : {}),
+      ...(usage !== undefined ? { usage } : {}),
       at: timeAt(ctx.now),
     },
     ctx.cell.signer,

@@ -55,6 +55,8 @@ export function configJson(c: AgentConfigInput): Record<string, unknown> {
     data_dir: c.dataDir,
     nats: { servers: [c.natsUrl], bootstrap_creds: c.bootstrapCreds },
     log_level: 'debug',
+    // Any free port: tests run agents side by side (docs/metrics.md).
+    metrics: { listen: '127.0.0.1:0' },
     isolation: 'linux',
     principal_root: c.principalRoot,
     tpm: { mode: c.tpmMode ?? 'required', ...(c.tcti ? { tcti: c.tcti } : {}) },

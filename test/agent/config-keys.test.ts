@@ -64,6 +64,29 @@ void t.test('config: each refusal names the file, the JSON path and what was exp
   t.equal(err?.message, 'agent config /etc/holonet/agent.json: $.tpm.mode: expected one of auto, required, off', 'the exact message');
 });
 
+void t.test('config: metrics and log_format (docs/metrics.md)', async (t) => {
+  const c = parse(DEFAULT);
+  t.same(c.metrics, { listen: { host: '127.0.0.1', port: 9465 }, maxUnits: 1000 }, "the agent's loopback default");
+  t.equal(c.logFormat, 'json');
+  t.same(parse({ ...DEFAULT, metrics: { listen: 'off' } }).metrics.listen, null, '"off"');
+  t.same(parse({ ...DEFAULT, metrics: { listen: null, max_units: 5 } }).metrics, { listen: null, maxUnits: 5 }, 'null');
+  t.same(parse({ ...DEFAULT, metrics: { listen: '[::1]:0' } }).metrics.listen, { host: '::1', port: 0 }, 'IPv6, any free port');
+  t.same(parse({ ...DEFAULT, metrics: { listen: '0.0.0.0:9100' } }).metrics.listen, { host: '0.0.0.0', port: 9100 });
+  t.same(parse({ ...DEFAULT, metrics: { listen: 'localhost:9465' } }).metrics.listen, { host: 'localhost', port: 9465 });
+  for (const f of ['json', 'pretty', 'journal'] as const) t.equal(parse({ ...DEFAULT, log_format: f }).logFormat, f);
+  const cases: [unknown, string, string | RegExp][] = [
+    [{ ...DEFAULT, metrics: { listen: '9465' } }, '$.metrics.listen', 'expected host:port like 127.0.0.1:9464 ([::1]:9464 for IPv6, port 0 for any free port), "off" or null, got "9465"'],
+    [{ ...DEFAULT, metrics: { listen: '127.0.0.1:65536' } }, '$.metrics.listen', /^expected host:port/],
+    [{ ...DEFAULT, metrics: { listen: 'a b:1' } }, '$.metrics.listen', /^expected host:port/],
+    [{ ...DEFAULT, metrics: { listen: '300.0.0.1:1' } }, '$.metrics.listen', '300.0.0.1 is not an IPv4 address'],
+    [{ ...DEFAULT, metrics: { listen: 9465 } }, '$.metrics.listen', 'expected string, got number'],
+    [{ ...DEFAULT, metrics: { max_units: 0 } }, '$.metrics.max_units', 'integer below minimum 1'],
+    [{ ...DEFAULT, metrics: { port: 1 } }, '$.metrics.port', 'unknown field'],
+    [{ ...DEFAULT, log_format: 'xml' }, '$.log_format', 'expected one of json, pretty, journal'],
+  ];
+  for (const [input, path, reason] of cases) refuses(t, () => parse(input), { code: 'HOLON_E_AGENT_CONFIG', path, reason }, `${path}: ${JSON.stringify(input).slice(-60)}`);
+});
+
 void t.test('keys: generated 0600 in a 0700 dir, stable across starts, a 0644 key refused', async (t) => {
   const dir = join(tmp, 'keys');
   const store = new FsKeyStore(dir);

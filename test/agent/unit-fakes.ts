@@ -130,9 +130,19 @@ export class FakeIsolation implements IsolationPort {
     this.#need(name).set(file.path, { content: typeof file.content === 'string' ? file.content : dec.decode(file.content), mode: file.mode, owner: file.owner });
   }
   async freeze(name: string): Promise<void> {
+    this.calls.push(`freeze ${name}`);
     this.#need(name);
+    const u = this.units.get(name);
+    if (u !== undefined) u.status = 'frozen';
   }
   async thaw(name: string): Promise<void> {
+    this.calls.push(`thaw ${name}`);
+    this.#need(name);
+    const u = this.units.get(name);
+    if (u !== undefined) u.status = 'running';
+  }
+  async terminate(name: string): Promise<void> {
+    this.calls.push(`terminate ${name}`);
     this.#need(name);
   }
   async kill(name: string): Promise<void> {

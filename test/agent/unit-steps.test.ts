@@ -228,6 +228,25 @@ void t.test('destroy: the unit goes, the keys go, a tombstone stays; the old pro
   await a.manager.stop();
 });
 
+void t.test('freeze, thaw, and a graceful destroy of a frozen unit: thaw, SIGTERM inside, then destroy', async (t) => {
+  const a = agent();
+  await a.manager.start();
+  await command(a, PROVISION);
+  const holon = stateOf(a.store)!.holon_id;
+  const op = (o: 'freeze' | 'thaw' | 'destroy', n: number, extra: object = {}): AgentCommandV1 =>
+    AgentCommandV1.seal({ op: o, request_digest: `sha256:${String(n).repeat(64)}`, cell_id: cellId(SIGNERS.cell), machine_id: keyId(SIGNERS.machine), unit_name: UNIT, holon_id: holon, issued_at: timeAt(T0 + 90_000), ...extra }, SIGNERS.cell);
+  t.same(await command(a, op('freeze', 1), ackSubject(1, 11)), [{ kind: 'ack', reply: ackSubject(1, 11) }]);
+  t.equal(a.isolation.units.get(UNIT)?.status, 'frozen', 'frozen');
+  t.same(await command(a, op('thaw', 2), ackSubject(1, 12)), [{ kind: 'ack', reply: ackSubject(1, 12) }]);
+  t.equal(a.isolation.units.get(UNIT)?.status, 'running', 'thawed');
+  await command(a, op('freeze', 3), ackSubject(1, 13));
+  const from = a.isolation.calls.length;
+  t.same(await command(a, op('destroy', 4, { grace_ms: 1000 }), ackSubject(1, 14)), [{ kind: 'ack', reply: ackSubject(1, 14) }]);
+  t.same(a.isolation.calls.slice(from), [`thaw ${UNIT}`, `terminate ${UNIT}`, `destroy ${UNIT}`], 'thawed so it can act on SIGTERM, signalled from the host side, then destroyed');
+  t.same(await command(a, op('freeze', 5), ackSubject(1, 15)), [{ kind: 'ack', reply: ackSubject(1, 15) }], 'a freeze for a unit that is gone is a no-op, acked');
+  await a.manager.stop();
+});
+
 void t.test('the command handler refuses what does not verify: terminated, never run', async (t) => {
   const tampered = { ...PROVISION, unit_name: 'other-unit' };
   const foreignCell = resealed(AgentCommandV1, { ...PROVISION, cell_id: cellId(SIGNERS.witness) }, SIGNERS.witness);

@@ -2,8 +2,8 @@
  * The arrows of DESIGN §12, enforced: bus-schemas is a pure leaf, agent and
  * orchestrator never import each other, only main.ts composition roots import
  * adapters, the packages that touch the world (NATS, SQLite, files,
- * processes, sockets) are imported only by adapters and main.ts files, and
- * there are no import cycles anywhere in the product code.
+ * processes, sockets, HTTP, prom-client) are imported only by adapters and
+ * main.ts files, and there are no import cycles anywhere in the product code.
  */
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,7 +15,7 @@ const PRODUCT = ['bus-schemas', 'agent', 'orchestrator', 'cli', 'adapters'];
 const BUS_SCHEMAS_ALLOWED_PACKAGES = [/^node:crypto$/, /^@noble\//, /^@scure\/base$/, /^canonicalize$/];
 
 /** Packages that reach the world: only adapters/ and the main.ts composition roots import them. */
-const WORLD_PACKAGES = [/^@nats-io\//, /^better-sqlite3$/, /^(node:)?fs(\/promises)?$/, /^(node:)?child_process$/, /^(node:)?net$/];
+const WORLD_PACKAGES = [/^@nats-io\//, /^better-sqlite3$/, /^(node:)?fs(\/promises)?$/, /^(node:)?child_process$/, /^(node:)?net$/, /^(node:)?https?$/, /^prom-client$/];
 
 /**
  * Product files outside adapters/ that still import a world package, each
@@ -192,6 +192,9 @@ void t.test('packages that reach the world are imported only by adapters/ and ma
   );
   t.equal(arrowViolations(edgesOf('orchestrator/provisioning/placement.ts', planted)).length, 5, 'the same in orchestrator/');
   t.equal(arrowViolations(edgesOf('cli/commands/status.ts', planted)).length, 5, 'the same in cli/');
+  const serving = "import { createServer } from 'node:http';\nimport { Registry } from 'prom-client';";
+  t.equal(arrowViolations(edgesOf('orchestrator/provision-metrics.ts', serving)).length, 2, 'an HTTP server and prom-client are world packages too');
+  t.same(arrowViolations(edgesOf('adapters/metrics/metrics-server.ts', serving)), [], 'adapters/metrics may import them');
   t.same(arrowViolations(edgesOf('adapters/nats/agent-bus.ts', planted)), [], 'adapters/ may import them');
   t.same(arrowViolations(edgesOf('agent/main.ts', planted)), [], 'a main.ts composition root may import them');
   // An exception covers its file and its package only.

@@ -17,6 +17,8 @@ import { openLedgerReplay } from '../../adapters/nats/ledger-replay.js';
 import { LedgerEntryV1 } from '../../bus-schemas/v1/ledger-entry.js';
 import type { MachineRowV1 } from '../../bus-schemas/v1/machine-list.js';
 import { holonctl, MAIN, makeTemp } from './init-helpers.js';
+import { parsePromText, sampleValue } from '../metrics/prom-text.js';
+import { packageVersion } from '../../adapters/release/package-version.js';
 
 interface UpReport {
   dir: string;
@@ -26,6 +28,8 @@ interface UpReport {
   development_policy: boolean;
   machine_id: string;
   pids: Record<string, number>;
+  /** each daemon's /metrics URL (docs/metrics.md) */
+  metrics: { orchestrator: string | null; agent: string | null };
   machines: MachineRowV1[];
 }
 
@@ -109,12 +113,24 @@ void t.test('up: enrolls the local machine, agrees with machines and audit, stop
 
   t.equal(Object.keys(report.pids).length, 3);
   for (const [name, pid] of Object.entries(report.pids)) t.ok(alive(pid), `${name} runs`);
+
+  // Both daemons' /metrics: printed, in the report, served (a free loopback port each), and ready.
+  t.match(report.metrics, { orchestrator: /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, agent: /^http:\/\/127\.0\.0\.1:\d+\/metrics$/ }, 'both /metrics URLs in the report');
+  t.not(report.metrics.orchestrator, report.metrics.agent);
+  t.match(up.stderr(), `holonctl up: metrics: orchestrator ${report.metrics.orchestrator ?? '-'}, agent ${report.metrics.agent ?? '-'}`, 'and printed');
+  for (const [daemon, url] of [['holon-orchestrator', report.metrics.orchestrator], ['holon-agent', report.metrics.agent]] as const) {
+    const page = await fetch(url ?? '');
+    t.equal(page.status, 200, `${daemon} ${url ?? ''}`);
+    t.equal(sampleValue(parsePromText(await page.text()), 'holonet_build_info', { daemon, version: packageVersion() }), 1, `${daemon} answers on its own URL`);
+    t.equal((await fetch((url ?? '').replace(/metrics$/, 'readyz'))).status, 200, `${daemon} is ready`);
+  }
   up.child.kill('SIGINT');
   const e = await up.exited;
   if (!t.same(e, { code: 0, signal: null }, 'exit 0 after SIGINT')) t.comment(up.stderr());
   for (const [name, pid] of Object.entries(report.pids)) t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
   const order = [...up.stderr().matchAll(/(holon-agent|holon-orchestrator|nats-server) stopped \(exit 0\)/g)].map((x) => x[1]);
   t.same(order, ['holon-agent', 'holon-orchestrator', 'nats-server'], 'stopped in order, each cleanly');
+  await t.rejects(fetch(report.metrics.orchestrator ?? ''), 'the metrics endpoints went with the daemons');
 });
 
 void t.test('a second up on the same dir reuses the enrollment', async (t) => {

@@ -61,7 +61,8 @@ export function writePolicy(cell: Cell, name: string, fields: Partial<Omit<Polic
 
 export function writeConfig(cell: Cell, name: string, config: Record<string, unknown>): string {
   const path = join(cell.dir, name);
-  writeFileSync(path, JSON.stringify({ data_dir: cell.dir, log_level: 'debug', ...config }));
+  // Metrics on any free port: tests run orchestrators side by side (docs/metrics.md).
+  writeFileSync(path, JSON.stringify({ data_dir: cell.dir, log_level: 'debug', metrics: { listen: '127.0.0.1:0' }, ...config }));
   return path;
 }
 

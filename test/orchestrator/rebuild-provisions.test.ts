@@ -59,7 +59,10 @@ const views = (up: RunningUp): { machines: unknown; holons: unknown } => {
   const m = holonctl(['machines', ...up.bus, '--json']);
   const h = holonctl(['holons', '--all', ...up.bus, '--json']);
   if (m.status !== 0 || h.status !== 0) throw new Error(`holonctl failed: ${m.stderr}${h.stderr}`);
-  return { machines: JSON.parse(m.stdout), holons: JSON.parse(h.stdout) };
+  // Liveness (when each machine was last heard from) describes the present, not the ledger: left out.
+  const machines = JSON.parse(m.stdout) as { machines: Record<string, unknown>[] };
+  for (const row of machines.machines) delete row.liveness;
+  return { machines, holons: JSON.parse(h.stdout) };
 };
 
 void t.test('delete the SQLite files while units run: the same answers after a restart', async (t) => {

@@ -91,6 +91,8 @@ export class LinuxIsolation implements IsolationPort {
   readonly kind = 'linux' as const;
   /** Every role; the tools (iproute2, util-linux) by their names in the probes' report. */
   readonly capabilities: IsolationCapabilities = { os_family: 'linux', tools: ['ip', 'nsenter', 'unshare'], unit_roles: Object.keys(ROLE_TEMPLATES) as UnitRole[] };
+  /** the unit init (a shell) and the sleep it waits on: what the unit's cgroup holds when nothing else runs */
+  readonly idleProcesses = 2;
   readonly stateDir: string;
   readonly uidBase: number;
   readonly cgroups: UnitCgroups;
@@ -344,6 +346,20 @@ export class LinuxIsolation implements IsolationPort {
       await this.cgroups.setFrozen(name, false);
       this.log?.info({ unit: name }, 'isolation(linux): unit thawed');
     });
+  }
+
+  /** SIGTERM every process in the unit's cgroup but its init (which would only restart its sleeper). */
+  async terminate(name: string): Promise<void> {
+    checkName(name, 'terminate');
+    const st = await this.requireState(name, 'terminate');
+    for (const pid of await this.cgroups.pids(name)) {
+      if (pid === st.initPid) continue;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // exited meanwhile
+      }
+    }
   }
 
   async kill(name: string): Promise<void> {

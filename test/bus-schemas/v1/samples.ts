@@ -24,6 +24,8 @@ import { RefusalV1 } from '../../../bus-schemas/v1/refusal.js';
 import type { ResourceBudgetV1 } from '../../../bus-schemas/v1/resource-budget.js';
 import type { ResourceCapacityV1 } from '../../../bus-schemas/v1/resource-capacity.js';
 import { ResourceMeteringEventV1 } from '../../../bus-schemas/v1/resource-metering-event.js';
+import { ResourceMeteringBatchV1 } from '../../../bus-schemas/v1/metering-batch.js';
+import { BudgetTopupV1 } from '../../../bus-schemas/v1/budget-topup.js';
 import { TeardownReceiptV1 } from '../../../bus-schemas/v1/teardown-receipt.js';
 import { TeardownRequestV1 } from '../../../bus-schemas/v1/teardown-request.js';
 import { timeAt } from '../../../bus-schemas/v1/time-envelope.js';
@@ -293,6 +295,37 @@ export function resourceMeteringEvent(): ResourceMeteringEventV1 {
   );
 }
 
+export function resourceMeteringBatch(): ResourceMeteringBatchV1 {
+  const unit = { cpu_usec: 1_250_000, gpu_ms: 0, egress_bytes: 4096, ingress_bytes: 1024, storage_bytes: 65_536, memory_bytes: 3 << 20, memory_peak_bytes: 5 << 20, pids: 2, oom_kills: 0 };
+  return ResourceMeteringBatchV1.seal(
+    {
+      machine_id: keyId(SIGNERS.machine),
+      sequence: 42,
+      sampled_at: timeAt(T0 + 10 * 60_000),
+      interval_ms: 1000,
+      samples: [
+        { holon_id: holonId(SIGNERS.child), unit_name: 'u-0123456789ab', ...unit, gpu_note: 'no GPU is assigned to Linux units' },
+        { holon_id: holonId(SIGNERS.requester), unit_name: 'u-ba9876543210', ...unit, cpu_usec: 7 },
+      ],
+    },
+    SIGNERS.machine,
+  );
+}
+
+export function budgetTopup(): BudgetTopupV1 {
+  return BudgetTopupV1.seal(
+    {
+      cell_id: cellId(SIGNERS.cell),
+      holon_id: holonId(SIGNERS.child),
+      add: { compute_cpu_seconds: 60, compute_gpu_seconds: 0, storage_bytes: 0, network_egress_bytes: 2 ** 20, cost_usd_cents: 5 },
+      valid_until: timeAt(T0 + 3 * 3_600_000),
+      request_nonce: 'AAECAwQFBgcICQoLDA0ODw',
+      sent_at: timeAt(T0 + 11 * 60_000),
+    },
+    SIGNERS.principal,
+  );
+}
+
 // --- teardown ------------------------------------------------------------------------------------
 
 export function teardownRequest(): TeardownRequestV1 {
@@ -393,6 +426,8 @@ export const SAMPLES: Record<string, () => unknown> = {
   PolicyV1: policy,
   ProvisioningReceiptV1: provisioningReceipt,
   ResourceMeteringEventV1: resourceMeteringEvent,
+  ResourceMeteringBatchV1: resourceMeteringBatch,
+  BudgetTopupV1: budgetTopup,
   TeardownRequestV1: teardownRequest,
   ReceiptMultiProofV1: receiptMultiProof,
   TeardownReceiptV1: teardownReceipt,

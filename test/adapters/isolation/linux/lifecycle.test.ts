@@ -32,7 +32,7 @@ void t.test('freeze stops progress, thaw resumes it, kill leaves no process', { 
   const f = fixture(t);
   const name = uniqueName('frz');
   const info = await f.create(spec(name, 'none'));
-  const loop = f.adapter.exec(name, ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /home/unit/c; sleep 0.02; done']);
+  const loop = f.adapter.exec(name, ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /home/unit/c.new; mv /home/unit/c.new /home/unit/c; sleep 0.02; done']);
   for (let i = 0; i < 100 && counterOf(info.root) < 3; i++) await sleep(20);
   t.ok(counterOf(info.root) >= 3, 'the loop is counting');
 
