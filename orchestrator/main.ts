@@ -58,6 +58,7 @@ import { BudgetTopupV1 } from '../bus-schemas/v1/budget-topup.js';
 import { HolonListRequestV1, HolonListV1, ProvisionStatusRequestV1, ProvisionStatusV1, UnitReportReplyV1, UnitReportV1 } from '../bus-schemas/v1/unit-flow.js';
 import { Liveness } from './metering/liveness.js';
 import { MeteringService } from './metering/metering-service.js';
+import { pricesFor } from './metering/prices.js';
 import type { UsageAccount } from './metering/usage-account.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 import { subscribeEvents } from '../adapters/nats/event-subscription.js';
@@ -308,6 +309,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     clock: systemClock,
     log: log.child({ component: 'metering' }),
     metrics,
+    pricesOf: (id) => pricesFor(store.getMachine(id), cell.policy),
   });
   const meteringSub = subscribeEvents(conn, `${EVT_ROOT}.*.metering`, (subject, data) => {
     const out = metering.ingest(subject, data);

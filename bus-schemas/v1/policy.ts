@@ -8,6 +8,7 @@ import { AuthoritySealV1Schema } from '../seal.js';
 import { defineSealedObject } from '../wire.js';
 import { HOLON_ROLES, HolonRoleSchema } from './holon-role.js';
 import { JurisdictionCodeSchema } from './jurisdiction-attestation.js';
+import { QuantitySchema } from './quantity.js';
 import { UnixMsSchema } from './time-envelope.js';
 import { MAX_PCR_INDEX, PCR_BANKS, PCR_DIGEST_HEX_LENGTH } from './tpm-quote.js';
 
@@ -96,6 +97,26 @@ function firstUnsorted(keys: readonly string[], what: string): { index: number; 
   return undefined;
 }
 
+/**
+ * One row of the principal's price table (DESIGN §7): what a unit's use costs on machines of
+ * `machine_class` (the approval's class) at `location` (the machine's `location` label); a row without
+ * either matches any. The first matching row applies. Prices in millionths of a US cent, so that a
+ * cpu-second can cost less than a cent and every figure stays an integer.
+ */
+export const PriceRowV1Schema = object(
+  {
+    machine_class: optional(MachineClassSchema),
+    location: optional(string({ min: 1, max: 64, pattern: /^[A-Za-z0-9._-]+$/, format: 'a location label value like fsn1' })),
+    cpu_second_microcents: QuantitySchema,
+    gpu_second_microcents: QuantitySchema,
+    storage_gb_month_microcents: QuantitySchema,
+    egress_gb_microcents: QuantitySchema,
+  },
+  'PriceRowV1: prices of use on a class of machines',
+);
+export type PriceRowV1 = Infer<typeof PriceRowV1Schema>;
+export const MAX_PRICE_ROWS = 64;
+
 export const PolicyV1Schema = refine(
   object(
     {
@@ -131,6 +152,10 @@ export const PolicyV1Schema = refine(
         integer({ min: VDF_MIN_ITERATIONS, max: VDF_MAX_ITERATIONS, description: `base VDF squarings (default ${ADMISSION_DEFAULTS.vdfIterations})` }),
       ),
       nonce_lifetime_ms: integer({ min: MIN_NONCE_LIFETIME_MS, max: MAX_NONCE_LIFETIME_MS, description: 'how long a bootstrap nonce is accepted' }),
+      /** the price table (first matching row applies); absent: use costs nothing and cost budgets never run out */
+      prices: optional(array(PriceRowV1Schema, { max: MAX_PRICE_ROWS })),
+      /** the principal's fleet capital: the root budget, which the cost budgets of its own units may not exceed together */
+      fleet_capital_cents: optional(QuantitySchema),
       principal_seal: AuthoritySealV1Schema,
     },
     'PolicyV1: the principal-signed enrollment policy of a cell',

@@ -17,6 +17,7 @@ export const USAGE_ROWS = [
   ['gpu', 'compute_gpu_seconds', 's'],
   ['egress', 'network_egress_bytes', 'B'],
   ['storage', 'storage_bytes', 'B'],
+  ['cost', 'cost_usd_cents', 'US cents'],
 ] as const;
 
 /** consumed / remaining per resource, the overshoot, and what ran out. */

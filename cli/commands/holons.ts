@@ -83,6 +83,8 @@ usage: holonctl provision --role <ROLE> [options]
   --egress-bytes <n>     budget (default 1 GiB)
   --storage-bytes <n>    budget (default 10 GiB)
   --cost-cents <n>       budget (default 100)
+  --budget <k=v,…>       the same in one option: cpu_seconds, gpu_seconds, egress_bytes, storage_bytes,
+                         cost_usd_cents (e.g. --budget cpu_seconds=60,egress_bytes=1000000)
   --valid-for <dur>      budget and certificate window, e.g. 2h, 7d (default 1d)
   --on-exhaustion <p>    TEARDOWN (default), FREEZE or NOTIFY: what happens when a budget runs out
   --max-depth <n>        depth the unit may delegate further (default 4)
@@ -94,6 +96,24 @@ ${BUS_HELP}
 
 Roles: ${Object.values(ROLE_TEMPLATES).map((t) => `${t.role} (${t.summary})`).join('; ')}.`;
 
+const BUDGET_KEYS = ['cpu_seconds', 'gpu_seconds', 'egress_bytes', 'storage_bytes', 'cost_usd_cents'] as const;
+
+/** `--budget cpu_seconds=60,egress_bytes=1000000` → { cpu_seconds: 60, egress_bytes: 1000000 }. */
+export function budgetPairs(v: string | undefined): Partial<Record<(typeof BUDGET_KEYS)[number], number>> {
+  const out: Partial<Record<(typeof BUDGET_KEYS)[number], number>> = {};
+  if (v === undefined) return out;
+  for (const pair of v.split(',')) {
+    const [k, n, ...rest] = pair.split('=');
+    if (k === undefined || n === undefined || rest.length > 0 || !(BUDGET_KEYS as readonly string[]).includes(k)) {
+      throw new UsageError(`--budget ${JSON.stringify(pair)}: expected key=number with key one of ${BUDGET_KEYS.join(', ')}`);
+    }
+    const key = k as (typeof BUDGET_KEYS)[number];
+    if (out[key] !== undefined) throw new UsageError(`--budget gives ${key} twice`);
+    out[key] = positiveInt(n, `budget ${key}`, 0);
+  }
+  return out;
+}
+
 async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise<number> {
   const { values } = parse(args, {
     role: { type: 'string' },
@@ -104,6 +124,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
     'egress-bytes': { type: 'string' },
     'storage-bytes': { type: 'string' },
     'cost-cents': { type: 'string' },
+    budget: { type: 'string' },
     'valid-for': { type: 'string' },
     'on-exhaustion': { type: 'string' },
     'max-depth': { type: 'string' },
@@ -119,12 +140,18 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
   const ctx = await loadPrincipalContext(a.dir);
   const now = Date.now();
   const validUntil = now + parseDuration(values['valid-for'] ?? '1d', 'valid-for');
+  const given = budgetPairs(values.budget);
+  const pick = (key: (typeof BUDGET_KEYS)[number], flag: 'cpu-seconds' | 'storage-bytes' | 'egress-bytes' | 'cost-cents', dflt: number): number => {
+    const g = given[key];
+    if (g !== undefined && values[flag] !== undefined) throw new UsageError(`--budget ${key}= and --${flag} both given`);
+    return g ?? positiveInt(values[flag], flag, dflt);
+  };
   const budget = {
-    compute_cpu_seconds: positiveInt(values['cpu-seconds'], 'cpu-seconds', 3600),
-    compute_gpu_seconds: 0,
-    storage_bytes: positiveInt(values['storage-bytes'], 'storage-bytes', 10 * 2 ** 30),
-    network_egress_bytes: positiveInt(values['egress-bytes'], 'egress-bytes', 2 ** 30),
-    cost_usd_cents: positiveInt(values['cost-cents'], 'cost-cents', 100),
+    compute_cpu_seconds: pick('cpu_seconds', 'cpu-seconds', 3600),
+    compute_gpu_seconds: given.gpu_seconds ?? 0,
+    storage_bytes: pick('storage_bytes', 'storage-bytes', 10 * 2 ** 30),
+    network_egress_bytes: pick('egress_bytes', 'egress-bytes', 2 ** 30),
+    cost_usd_cents: pick('cost_usd_cents', 'cost-cents', 100),
     valid_until: timeAt(validUntil),
     on_exhaustion: exhaustionPolicy(values['on-exhaustion']),
   };
@@ -138,7 +165,7 @@ async function runProvision(args: string[], io: CliIo, ports: CliPorts): Promise
           max_depth: positiveInt(values['max-depth'], 'max-depth', 4),
           rate_per_epoch: 1000,
           cpu_seconds: budget.compute_cpu_seconds,
-          gpu_seconds: 0,
+          gpu_seconds: budget.compute_gpu_seconds,
           storage_bytes: budget.storage_bytes,
           egress_bytes: budget.network_egress_bytes,
           cost_usd_cents: budget.cost_usd_cents,

@@ -25,7 +25,7 @@ import { parseEvtSubject } from '../../bus-schemas/subjects.js';
 import { ResourceMeteringBatchV1 } from '../../bus-schemas/v1/metering-batch.js';
 import type { ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
 import type { ProvisionRecord } from '../provisioning/provision-store.js';
-import { consumedBudget, exhausted, newAccount, observe, standing, type Exhausted, type UsageAccount } from './usage-account.js';
+import { consumedBudget, exhausted, newAccount, observe, standing, type Exhausted, type Prices, type UsageAccount } from './usage-account.js';
 
 export interface MeteringDeps {
   /** the provisioning projection, read-only */
@@ -39,6 +39,8 @@ export interface MeteringDeps {
   clock: Clock;
   log: Logger;
   metrics?: MetricsPort;
+  /** the price row of a machine (the principal's policy; prices.ts); absent: use costs nothing */
+  pricesOf?: (machineId: PublicKeyIdV1) => Prices | undefined;
 }
 
 export interface BatchOutcome {
@@ -111,7 +113,7 @@ export class MeteringService {
         out.dropped.push({ holon: s.holon_id, reason: why ?? 'unknown' });
         continue;
       }
-      const acc = observe(this.#accounts.get(s.holon_id) ?? newAccount(s.holon_id, batch.machine_id), s, batch.sampled_at.unix_ms, batch.sequence, batch.interval_ms);
+      const acc = observe(this.#accounts.get(s.holon_id) ?? newAccount(s.holon_id, batch.machine_id), s, batch.sampled_at.unix_ms, batch.sequence, batch.interval_ms, this.#d.pricesOf?.(batch.machine_id));
       this.#accounts.set(s.holon_id, acc);
       out.accepted += 1;
       this.#metrics.unitUsage(s.holon_id, { cpu_seconds: acc.consumed.cpu_usec / 1e6, memory_bytes: s.memory_bytes, egress_bytes: acc.consumed.egress_bytes, storage_bytes: acc.consumed.storage_bytes });
@@ -145,7 +147,7 @@ export class MeteringService {
     for (const s of standing(acc.consumed, rec.budget)) this.#metrics.budgetRemaining(acc.holonId, s.quantity, s.remaining);
     if (out.length === 0 || this.#handling.has(acc.holonId)) return;
     this.#handling.add(acc.holonId);
-    const overshoot = { ...rec.budget, cost_usd_cents: 0 };
+    const overshoot = { ...rec.budget };
     for (const s of standing(acc.consumed, rec.budget)) overshoot[s.quantity] = s.overshoot;
     this.#d
       .onExhausted(acc.holonId as HolonIdV1, {

@@ -9,9 +9,12 @@
  * gauge: the budget caps what the unit holds now.
  *
  * Budget units: cpu in seconds (compared in microseconds), gpu in seconds
- * (compared in milliseconds), bytes for egress and storage. `cost_usd_cents`
- * is counted only where a price table is in force (not yet: see
- * docs/metering.md), so it never exhausts today.
+ * (compared in milliseconds), bytes for egress and storage, US cents for
+ * cost (compared in millionths of a cent). Cost is what the use so far costs
+ * at the price row of the holon's machine (the principal's policy,
+ * prices.ts): cpu, gpu and egress from their totals, storage as GB-months —
+ * the storage held, integrated over the time between samples. Without a
+ * price row, use costs nothing.
  */
 import { type BudgetQuantity, type ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
 import type { UnitMeterSampleV1 } from '../../bus-schemas/v1/metering-batch.js';
@@ -24,6 +27,7 @@ export const METERED: readonly { quantity: BudgetQuantity; figure: keyof UsageFi
   { quantity: 'compute_gpu_seconds', figure: 'gpu_ms', scale: 1000 },
   { quantity: 'network_egress_bytes', figure: 'egress_bytes', scale: 1 },
   { quantity: 'storage_bytes', figure: 'storage_bytes', scale: 1 },
+  { quantity: 'cost_usd_cents', figure: 'cost_microcents', scale: 1_000_000 },
 ];
 
 /** What a holon has used, in the units the agent measures. */
@@ -36,9 +40,36 @@ export interface UsageFigures {
   storage_bytes: number;
   memory_peak_bytes: number;
   oom_kills: number;
+  /** storage held × time, in byte-milliseconds (what GB-month prices apply to); in memory only, so a float */
+  storage_byte_ms: number;
+  /** what the use so far costs at the machine's prices, in millionths of a US cent */
+  cost_microcents: number;
 }
 
-export const ZERO_FIGURES: Readonly<UsageFigures> = Object.freeze({ cpu_usec: 0, gpu_ms: 0, egress_bytes: 0, ingress_bytes: 0, storage_bytes: 0, memory_peak_bytes: 0, oom_kills: 0 });
+export const ZERO_FIGURES: Readonly<UsageFigures> = Object.freeze({ cpu_usec: 0, gpu_ms: 0, egress_bytes: 0, ingress_bytes: 0, storage_bytes: 0, memory_peak_bytes: 0, oom_kills: 0, storage_byte_ms: 0, cost_microcents: 0 });
+
+/** Prices in millionths of a cent (PriceRowV1's fields). */
+export interface Prices {
+  cpu_second_microcents: number;
+  gpu_second_microcents: number;
+  storage_gb_month_microcents: number;
+  egress_gb_microcents: number;
+}
+
+const GB = 1e9;
+/** A month of 30 days, in ms: the GB-month of storage prices. */
+const MONTH_MS = 30 * 86_400_000;
+
+/** What `f` costs at `prices`, in millionths of a cent, rounded down (a fraction of a millionth is not charged). */
+export function costMicrocents(f: Pick<UsageFigures, 'cpu_usec' | 'gpu_ms' | 'egress_bytes' | 'storage_byte_ms'>, prices: Prices | undefined): number {
+  if (prices === undefined) return 0;
+  const micro =
+    (f.cpu_usec / 1e6) * prices.cpu_second_microcents +
+    (f.gpu_ms / 1e3) * prices.gpu_second_microcents +
+    (f.egress_bytes / GB) * prices.egress_gb_microcents +
+    (f.storage_byte_ms / (GB * MONTH_MS)) * prices.storage_gb_month_microcents;
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.floor(micro));
+}
 
 export interface UsageAccount {
   holonId: string;
@@ -59,20 +90,24 @@ export function newAccount(holonId: string, machineId: string): UsageAccount {
  * The account after one sample. Counters take the highest total seen; the storage gauge follows the newest
  * sample only (an older batch arriving late does not roll it back). Pure.
  */
-export function observe(acc: UsageAccount, s: UnitMeterSampleV1, sampledAt: number, sequence: number, intervalMs: number): UsageAccount {
+export function observe(acc: UsageAccount, s: UnitMeterSampleV1, sampledAt: number, sequence: number, intervalMs: number, prices?: Prices): UsageAccount {
   const newer = sampledAt >= acc.sampledAt;
   const c = acc.consumed;
+  // Storage is held over time: the bytes of the previous sample, for the time until this one (a repeat adds 0).
+  const held = newer && acc.sequence >= 0 ? c.storage_bytes * (sampledAt - acc.sampledAt) : 0;
+  const next = {
+    cpu_usec: Math.max(c.cpu_usec, s.cpu_usec),
+    gpu_ms: Math.max(c.gpu_ms, s.gpu_ms),
+    egress_bytes: Math.max(c.egress_bytes, s.egress_bytes),
+    ingress_bytes: Math.max(c.ingress_bytes, s.ingress_bytes),
+    storage_bytes: newer ? s.storage_bytes : c.storage_bytes,
+    memory_peak_bytes: Math.max(c.memory_peak_bytes, s.memory_peak_bytes),
+    oom_kills: Math.max(c.oom_kills, s.oom_kills),
+    storage_byte_ms: c.storage_byte_ms + held,
+  };
   return {
     ...acc,
-    consumed: {
-      cpu_usec: Math.max(c.cpu_usec, s.cpu_usec),
-      gpu_ms: Math.max(c.gpu_ms, s.gpu_ms),
-      egress_bytes: Math.max(c.egress_bytes, s.egress_bytes),
-      ingress_bytes: Math.max(c.ingress_bytes, s.ingress_bytes),
-      storage_bytes: newer ? s.storage_bytes : c.storage_bytes,
-      memory_peak_bytes: Math.max(c.memory_peak_bytes, s.memory_peak_bytes),
-      oom_kills: Math.max(c.oom_kills, s.oom_kills),
-    },
+    consumed: { ...next, cost_microcents: Math.max(c.cost_microcents, costMicrocents(next, prices)) },
     sampledAt: newer ? sampledAt : acc.sampledAt,
     sequence: newer ? sequence : acc.sequence,
     intervalMs: newer ? intervalMs : acc.intervalMs,
@@ -125,7 +160,7 @@ export function remainingBudget(consumed: UsageFigures, budget: ResourceBudgetV1
 
 /** `consumed` in the budget's units, as a ResourceBudgetV1 (the RFC's ResourceMeteringEventV1.consumed). */
 export function consumedBudget(consumed: UsageFigures, budget: ResourceBudgetV1): ResourceBudgetV1 {
-  const out = { ...budget, cost_usd_cents: 0 };
+  const out = { ...budget };
   for (const s of standing(consumed, budget)) out[s.quantity] = s.consumed;
   return out;
 }
@@ -136,7 +171,7 @@ export function consumedBudget(consumed: UsageFigures, budget: ResourceBudgetV1)
  */
 export function holonUsage(budget: ResourceBudgetV1, acc: UsageAccount | undefined, exhaustion: Exhaustion | null | undefined): HolonUsageV1 {
   const figures = acc?.consumed ?? ZERO_FIGURES;
-  const over = { ...budget, cost_usd_cents: 0 };
+  const over = { ...budget };
   for (const s of standing(figures, budget)) over[s.quantity] = s.overshoot;
   const known = acc !== undefined && acc.sequence >= 0;
   return {

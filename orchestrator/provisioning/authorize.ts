@@ -71,6 +71,8 @@ export interface AuthorizeContext {
   now: number;
   cell: { cellId: string; principalKey: string; allowedRoles: readonly string[] };
   overcommit: number;
+  /** the principal's fleet capital (policy `fleet_capital_cents`): the root budget; absent: unbounded */
+  fleetCapitalCents?: number;
 }
 
 export interface Decision {
@@ -145,7 +147,13 @@ export function authorize(req: ProvisioningRequestV1, digest: CasDigest, view: A
   if (placed >= permit.grant.caps.rate_per_epoch) {
     throw new ProvisionError('quota', `the requester already placed ${placed} provisions this epoch (rate_per_epoch ${permit.grant.caps.rate_per_epoch}, epoch ${PROVISION_EPOCH_MS / 60_000} min)`, '.requested_capabilities');
   }
-  // Only a holon's budget is carved out (the principal's is the root), so only then are its children read.
+  // A holon's budget is carved out of its parent's; the principal's units share the fleet capital, when set.
+  if (authority.budget === null && ctx.fleetCapitalCents !== undefined) {
+    const committed = view.activeChildren(requester).reduce((sum, c) => sum + c.budget.cost_usd_cents, 0);
+    if (committed + req.resource_budget.cost_usd_cents > ctx.fleetCapitalCents) {
+      throw new ProvisionError('budget', `${req.resource_budget.cost_usd_cents} cents on top of the ${committed} the principal's units hold is above the fleet capital (${ctx.fleetCapitalCents})`, '.resource_budget.cost_usd_cents');
+    }
+  }
   checkBudget(req.resource_budget, authority.budget, authority.budget === null ? [] : view.activeChildren(requester), permit.grant.caps);
 
   const unitName = unitNameFor(digest, req.tenant);

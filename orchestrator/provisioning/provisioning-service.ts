@@ -154,6 +154,7 @@ export class ProvisioningService {
       now,
       cell: { cellId: cell.cellId, principalKey: cell.principalKey, allowedRoles: cell.certificate.allowed_roles },
       overcommit: this.#d.overcommit ?? 1,
+      ...(cell.policy.fleet_capital_cents !== undefined ? { fleetCapitalCents: cell.policy.fleet_capital_cents } : {}),
     });
     const event: ProvisionEvent = {
       kind: 'PROVISION_AUTHORIZED',

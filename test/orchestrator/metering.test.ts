@@ -12,15 +12,18 @@ import { convertId, encodeId, type HolonIdV1 } from '../../bus-schemas/ids.js';
 import { generateEd25519, signerFromSeed } from '../../bus-schemas/keys.js';
 import { BudgetTopupV1 } from '../../bus-schemas/v1/budget-topup.js';
 import { ResourceMeteringBatchV1, type UnitMeterSampleV1 } from '../../bus-schemas/v1/metering-batch.js';
+import type { PriceRowV1 } from '../../bus-schemas/v1/policy.js';
 import type { ResourceBudgetV1 } from '../../bus-schemas/v1/resource-budget.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import { checkBudget } from '../../orchestrator/provisioning/authorize.js';
 import { applyProvisionEvent, parseProvisionEvent } from '../../orchestrator/provisioning/provision-events.js';
 import type { ProvisionRecord } from '../../orchestrator/provisioning/provision-store.js';
+import type { MachineRecord } from '../../orchestrator/machine-registry.js';
 import { MeteringService } from '../../orchestrator/metering/metering-service.js';
+import { pricesFor } from '../../orchestrator/metering/prices.js';
 import { exhausted, newAccount, observe, standing, ZERO_FIGURES } from '../../orchestrator/metering/usage-account.js';
 import { refusesAsync } from '../helpers/refuses.js';
-import { HOUR, cellId, clock, commands, ledger, machine, machineId, principal, report, request, service, store, subject } from './provisioning-fixture.js';
+import { HOUR, cell, cellId, clock, commands, ledger, machine, machineId, principal, report, request, service, store, subject } from './provisioning-fixture.js';
 
 const budget = (over: Partial<ResourceBudgetV1> = {}): ResourceBudgetV1 => ({
   compute_cpu_seconds: 2,
@@ -240,4 +243,45 @@ void t.test('budget top-up: by the principal or the parent out of its remaining,
   await refusesAsync(t, () => service.topup(stale), { code: 'HOLON_E_REQUEST_EXPIRED', path: '.sent_at.unix_ms' }, 'an old top-up (replayed later) is refused');
   const parsed = parseProvisionEvent('BUDGET_TOPPED_UP', ledger.at(-1)?.body);
   t.match(parsed, { topup_digest: BudgetTopupV1.digest(up), thaw: true }, 'the ledger entry says what it did');
+});
+
+void t.test('cost: cpu, gpu and egress from their totals, storage as GB-months held; a repeated batch adds nothing', async (t) => {
+  const prices = { cpu_second_microcents: 1000, gpu_second_microcents: 0, storage_gb_month_microcents: 2_000_000, egress_gb_microcents: 5_000_000 };
+  const MONTH = 30 * 86_400_000;
+  let acc = newAccount('h', 'm');
+  acc = observe(acc, sampleOf('h', 0, { storage_bytes: 1e9 }), 0, 0, 1000, prices);
+  t.equal(acc.consumed.cost_microcents, 0, 'nothing used yet: storage is charged for the time it is held');
+  acc = observe(acc, sampleOf('h', 2_000_000, { storage_bytes: 1e9, egress_bytes: 1e9 }), MONTH, 1, 1000, prices);
+  t.equal(acc.consumed.cost_microcents, 2 * 1000 + 5_000_000 + 2_000_000, '2 cpu-s + 1 GB egress + 1 GB held for a month');
+  const again = observe(acc, sampleOf('h', 2_000_000, { storage_bytes: 1e9, egress_bytes: 1e9 }), MONTH, 1, 1000, prices);
+  t.same(again.consumed, acc.consumed, 'the same batch again: the same cost');
+  const b = budget({ cost_usd_cents: 7, compute_cpu_seconds: 100, storage_bytes: 1e10, network_egress_bytes: 1e10 });
+  t.same(exhausted(acc.consumed, b, 0), ['cost_usd_cents'], '7.002 cents against a 7 cent budget: run out');
+  t.match(standing(acc.consumed, b).find((s) => s.quantity === 'cost_usd_cents'), { consumed: 8, limit: 7, overshoot: 1 });
+  t.equal(observe(newAccount('h', 'm'), sampleOf('h', 5e9), 0, 0, 1000).consumed.cost_microcents, 0, 'without a price row use costs nothing');
+});
+
+void t.test('the price row of a machine: class and location, first match', async (t) => {
+  const row = (over: object): PriceRowV1 => ({ cpu_second_microcents: 1, gpu_second_microcents: 0, storage_gb_month_microcents: 0, egress_gb_microcents: 0, ...over });
+  const policy = { prices: [row({ machine_class: 'gpu-a100', cpu_second_microcents: 9 }), row({ location: 'fsn1', cpu_second_microcents: 5 }), row({ cpu_second_microcents: 3 })] };
+  const m = (machineClass: string | null, location?: string): Pick<MachineRecord, 'approval' | 'placement'> =>
+    ({ approval: machineClass === null ? null : { machineClass }, placement: { labels: location === undefined ? [] : [{ key: 'location', value: location }] } }) as unknown as Pick<MachineRecord, 'approval' | 'placement'>;
+  t.equal(pricesFor(m('gpu-a100', 'fsn1'), policy)?.cpu_second_microcents, 9);
+  t.equal(pricesFor(m(null, 'fsn1'), policy)?.cpu_second_microcents, 5);
+  t.equal(pricesFor(m(null), policy)?.cpu_second_microcents, 3, 'the catch-all row');
+  t.equal(pricesFor(m(null), {}), undefined, 'no table: no prices');
+  t.equal(pricesFor(undefined, policy), undefined);
+});
+
+void t.test("the fleet capital bounds the cost budgets of the principal's units", async (t) => {
+  const held = store.activeChildren(encodeId('holon', principal.publicKey)).reduce((sum, c) => sum + c.budget.cost_usd_cents, 0);
+  (cell.policy as { fleet_capital_cents?: number }).fleet_capital_cents = held + 10;
+  try {
+    const r = request(principal);
+    await refusesAsync(t, () => service.provision(r), { code: 'HOLON_E_BUDGET_EXCEEDED', path: '.resource_budget.cost_usd_cents' }, `a 50 cent unit on top of ${held} held, above a ${held + 10} cent fleet capital`);
+    const free = request(principal, { resource_budget: { ...r.resource_budget, cost_usd_cents: 0 } });
+    t.equal((await service.provision(free)).holon.state, 'PLACED', 'a unit that may cost nothing fits');
+  } finally {
+    delete (cell.policy as { fleet_capital_cents?: number }).fleet_capital_cents;
+  }
 });

@@ -29,7 +29,8 @@ export const principal = auth.principal;
 export const cellId = encodeId('cell', auth.cell.publicKey);
 export const machine = signerFromSeed(generateEd25519().seed);
 export const machineId = encodeId('key', machine.publicKey);
-export const cell = { signer: auth.cell, cellId, cellKey: convertId(cellId, 'key'), certificate: auth.certificate, principalKey: encodeId('key', principal.publicKey) } as unknown as CellMaterial;
+/** `policy` holds what the provisioning service reads of it (the fleet capital; a test may set it). */
+export const cell = { signer: auth.cell, cellId, cellKey: convertId(cellId, 'key'), certificate: auth.certificate, principalKey: encodeId('key', principal.publicKey), policy: {} } as unknown as CellMaterial;
 
 export const enrolled: MachineRecord = machineRecord({ machineId, placement: { capacity: { cpu_cores: 8, cpu_millis: 8000, memory_bytes: 64 * 2 ** 30, storage_bytes: 2 ** 40, gpu_count: 0, network_bandwidth_bps: 1e9, max_units: 100 } } });
 
