@@ -252,19 +252,35 @@ export class UnitCgroups {
     return (await readOr(join(this.dir(name, 'freezer'), 'freezer.state'), '')).trim() === 'FROZEN';
   }
 
-  /** Freeze (or thaw) and wait until the kernel reports the state reached. */
+  /**
+   * Freeze (or thaw) and wait until the kernel reports the state reached. On v1 a freeze can stay FREEZING
+   * when a task is busy at the moment (e.g. between fork and exec); the v1 freezer documentation before
+   * kernel commit ef9fe980c6fc said userspace should then retry or thaw, and runc's v1 freezer does both.
+   * So FROZEN is written again every 100 ms, and every second a still-FREEZING cgroup is thawed and frozen
+   * afresh, until the deadline.
+   */
   async setFrozen(name: string, frozen: boolean, timeoutMs = 5000): Promise<void> {
     const step = frozen ? 'freeze' : 'thaw';
-    try {
-      if (this.layout.version === 'v2') await writeFile(join(this.dir(name), 'cgroup.freeze'), frozen ? '1' : '0');
-      else await writeFile(join(this.dir(name, 'freezer'), 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
-    } catch (e) {
-      throw new IsolationError('system', name, `${step}/write`, `cannot ${step}: ${(e as Error).message}`, { cause: e });
-    }
-    const deadline = Date.now() + timeoutMs;
+    const write = async (value: boolean): Promise<void> => {
+      try {
+        if (this.layout.version === 'v2') await writeFile(join(this.dir(name), 'cgroup.freeze'), value ? '1' : '0');
+        else await writeFile(join(this.dir(name, 'freezer'), 'freezer.state'), value ? 'FROZEN' : 'THAWED');
+      } catch (e) {
+        throw new IsolationError('system', name, `${step}/write`, `cannot ${step}: ${(e as Error).message}`, { cause: e });
+      }
+    };
+    await write(frozen);
+    const start = Date.now();
+    let lastWrite = start;
     for (let i = 0; ; i++) {
       if ((await this.frozen(name)) === frozen) return;
-      if (Date.now() > deadline) throw new IsolationError('state', name, `${step}/verify`, `the kernel did not report the cgroup ${frozen ? 'FROZEN' : 'THAWED'} within ${timeoutMs} ms`);
+      const now = Date.now();
+      if (now - start > timeoutMs) throw new IsolationError('state', name, `${step}/verify`, `the kernel did not report the cgroup ${frozen ? 'FROZEN' : 'THAWED'} within ${timeoutMs} ms`);
+      if (this.layout.version === 'v1' && frozen && now - lastWrite >= 100) {
+        if (Math.floor((now - start) / 1000) > Math.floor((lastWrite - start) / 1000)) await write(false); // a stuck FREEZING: thaw, then again
+        await write(true);
+        lastWrite = now;
+      }
       await sleep(Math.min(1 + i, 20));
     }
   }
@@ -301,29 +317,38 @@ export class UnitCgroups {
     }
   }
 
-  async usage(name: string): Promise<CgroupUsage> {
+  /**
+   * The unit's counters. Read synchronously: these are kernel pseudo-files answered from memory (no disk, no
+   * blocking), and metering reads five per unit every second — fs/promises would cost several times the
+   * reads themselves (bench/metering.bench.ts).
+   */
+  usage(name: string): Promise<CgroupUsage> {
+    return Promise.resolve(this.usageNow(name));
+  }
+
+  private usageNow(name: string): CgroupUsage {
     if (this.layout.version === 'v2') {
       const d = this.dir(name);
-      const cpu = /^usage_usec (\d+)$/m.exec(await readOr(join(d, 'cpu.stat'), ''));
-      const memoryBytes = await readNumber(join(d, 'memory.current'));
-      const peak = (await readOr(join(d, 'memory.peak'), '')).trim();
+      const cpu = /^usage_usec (\d+)$/m.exec(readSyncOr(join(d, 'cpu.stat')));
+      const memoryBytes = numberOf(readSyncOr(join(d, 'memory.current')));
+      const peak = readSyncOr(join(d, 'memory.peak')).trim();
       return {
         cpuUsageUsec: Number(cpu?.[1] ?? 0),
         memoryBytes,
         memoryPeakBytes: /^\d+$/.test(peak) ? Math.max(Number(peak), memoryBytes) : memoryBytes,
-        pids: await readNumber(join(d, 'pids.current')),
-        oomKills: Number(/^oom_kill (\d+)$/m.exec(await readOr(join(d, 'memory.events'), ''))?.[1] ?? 0),
+        pids: numberOf(readSyncOr(join(d, 'pids.current'))),
+        oomKills: Number(/^oom_kill (\d+)$/m.exec(readSyncOr(join(d, 'memory.events')))?.[1] ?? 0),
       };
     }
-    const cpuNs = await readNumber(join(this.dir(name, 'cpuacct'), 'cpuacct.usage'));
+    const cpuNs = numberOf(readSyncOr(join(this.dir(name, 'cpuacct'), 'cpuacct.usage')));
     const mem = this.dir(name, 'memory');
-    const memoryBytes = await readNumber(join(mem, 'memory.usage_in_bytes'));
+    const memoryBytes = numberOf(readSyncOr(join(mem, 'memory.usage_in_bytes')));
     return {
       cpuUsageUsec: Math.floor(cpuNs / 1000),
       memoryBytes,
-      memoryPeakBytes: Math.max(memoryBytes, await readNumber(join(mem, 'memory.max_usage_in_bytes'))),
-      pids: await readNumber(join(this.dir(name, 'pids'), 'pids.current')),
-      oomKills: Number(/^oom_kill (\d+)$/m.exec(await readOr(join(mem, 'memory.oom_control'), ''))?.[1] ?? 0),
+      memoryPeakBytes: Math.max(memoryBytes, numberOf(readSyncOr(join(mem, 'memory.max_usage_in_bytes')))),
+      pids: numberOf(readSyncOr(join(this.dir(name, 'pids'), 'pids.current'))),
+      oomKills: Number(/^oom_kill (\d+)$/m.exec(readSyncOr(join(mem, 'memory.oom_control')))?.[1] ?? 0),
     };
   }
 
@@ -382,8 +407,17 @@ async function readOr(p: string, fallback: string): Promise<string> {
   }
 }
 
-async function readNumber(p: string): Promise<number> {
-  const n = Number((await readOr(p, '0')).trim());
+/** A kernel pseudo-file's text, or '' when it is absent (a controller the kernel lacks, a cgroup just removed). */
+function readSyncOr(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function numberOf(text: string): number {
+  const n = Number(text.trim() || '0');
   return Number.isFinite(n) ? n : 0;
 }
 
