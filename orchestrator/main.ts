@@ -43,7 +43,7 @@ import type { CredentialMinter } from './enrollment.js';
 import { rebuildFromLedger } from './ledger-rebuild.js';
 import { MachineListRequestV1, MachineListV1 } from '../bus-schemas/v1/machine-list.js';
 import type { MachineRecord } from './machine-registry.js';
-import type { MachineStore } from './machine-store.js';
+import { enrolledMachines, serialBlocks, type MachineStore } from './machine-store.js';
 import { dirname, join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
@@ -63,7 +63,7 @@ import type { UsageAccount } from './metering/usage-account.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
 import { subscribeEvents } from '../adapters/nats/event-subscription.js';
 import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
-import type { StepLedger } from './step-writer.js';
+import { withCrashPoint } from './step-writer.js';
 import { measuredLedger, measuredQueue, ProvisionMeter } from './provision-metrics.js';
 
 const USAGE = 'usage: holon-orchestrator --config <file> [--check-config] [--rebuild]\n       holon-orchestrator --help | --version';
@@ -81,63 +81,11 @@ ${USAGE}
 Exit status: 0 clean stop or valid config; 78 configuration unusable; 2 bad
 command line; 1 other.`;
 
-/**
- * Holon certificate serials in blocks of 256: one synchronous (fsynced)
- * transaction per block instead of one per holon, which blocked the event
- * loop for every receipt. A restart abandons the rest of a block: a gap in
- * the serials, never a repeat.
- */
-function serialBlocks(store: MachineStore): () => number {
-  let next = 0;
-  let end = 0;
-  return () => {
-    if (next >= end) {
-      next = store.allocateSerials(256);
-      end = next + 256;
-    }
-    return next++;
-  };
-}
-
-function enrolledMachines(store: MachineStore): MachineRecord[] {
-  const out: MachineRecord[] = [];
-  for (let after: string | undefined; ; ) {
-    const page = store.listMachines({ limit: 500, ...(after !== undefined ? { after } : {}) });
-    for (const m of page) if (m.state === 'ENROLLED') out.push(m);
-    if (page.length < 500) return out;
-    after = (page[page.length - 1] as MachineRecord).machineId;
-  }
-}
-
 /** User JWTs for agents' own nkeys, signed with the cell account's signing key (adapters/nats/credentials). */
 function credentialMinter(cell: CellMaterial): CredentialMinter {
   const seeds = { account: cell.accountSeed, accountSigning: cell.accountSigningSeed };
   return {
     mintHostUser: ({ userKey, grant, expiresAt }) => mintUserJwt(seeds, { ...grant, expiresAt }, userKey),
-  };
-}
-
-/**
- * Fault injection for the crash tests only: with HOLONET_TEST_CRASH_AFTER=<LEDGER KIND>
- * the process SIGKILLs itself when an entry of that kind it prepared is about
- * to be published. The step writer publishes only after the store committed
- * the step that carries the entry (bootstrap and provisioning alike): the
- * step is persisted, not yet published, not answered.
- */
-function withCrashPoint(ledger: StepLedger, kind: string | undefined, log: Logger): StepLedger {
-  if (kind === undefined || kind === '') return ledger;
-  log.warn({ kind }, 'HOLONET_TEST_CRASH_AFTER is set: this process will kill itself (test fault injection)');
-  const armed = new Set<string>();
-  return {
-    async prepare(owner, entryKind, body, at) {
-      const p = await ledger.prepare(owner, entryKind, body, at);
-      if (entryKind === kind) armed.add(p.text);
-      return p;
-    },
-    async commit(text) {
-      if (armed.has(text)) process.kill(process.pid, 'SIGKILL');
-      await ledger.commit(text);
-    },
   };
 }
 

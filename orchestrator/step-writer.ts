@@ -20,6 +20,7 @@ import type { Clock } from '../bus-schemas/clock.js';
 import type { HolonIdV1 } from '../bus-schemas/ids.js';
 import type { JsonValue } from '../bus-schemas/json-value.js';
 import { KeyedLock } from '../bus-schemas/keyed-lock.js';
+import type { Logger } from 'pino';
 
 /** The ledger as a write-ahead outbox (adapters/nats/ledger-outbox.ts implements it). */
 export interface StepLedger {
@@ -106,4 +107,28 @@ export class StepWriter<C = never> {
     if (c === undefined) throw new Error('step writer: this outbox has agent commands, but no command port was given');
     return c;
   }
+}
+
+/**
+ * Fault injection for the crash tests only: with HOLONET_TEST_CRASH_AFTER=<LEDGER KIND>
+ * the process SIGKILLs itself when an entry of that kind it prepared is about
+ * to be published. The step writer publishes only after the store committed
+ * the step that carries the entry (bootstrap and provisioning alike): the
+ * step is persisted, not yet published, not answered.
+ */
+export function withCrashPoint(ledger: StepLedger, kind: string | undefined, log: Logger): StepLedger {
+  if (kind === undefined || kind === '') return ledger;
+  log.warn({ kind }, 'HOLONET_TEST_CRASH_AFTER is set: this process will kill itself (test fault injection)');
+  const armed = new Set<string>();
+  return {
+    async prepare(owner, entryKind, body, at) {
+      const p = await ledger.prepare(owner, entryKind, body, at);
+      if (entryKind === kind) armed.add(p.text);
+      return p;
+    },
+    async commit(text) {
+      if (armed.has(text)) process.kill(process.pid, 'SIGKILL');
+      await ledger.commit(text);
+    },
+  };
 }
