@@ -16,6 +16,7 @@ import { convertId, type CellIdV1, type HolonIdV1, type PublicKeyIdV1 } from './
 import {
   API_ROOT,
   CMD_ROOT,
+  BUDGET_NOTICE_TOKEN,
   EVT_ROOT,
   HOLON_ROOT,
   INBOX_ROOT,
@@ -126,14 +127,15 @@ export function operatorGrant(principal: PublicKeyIdV1): UserGrant {
 
 /**
  * The orchestrator's serving connection: takes every request, answers only
- * into inboxes, sends job requests to agents, and reads the agents' metering
- * batches and heartbeats. No JetStream, no ledger.
+ * into inboxes, sends job requests to agents, tells a parent holon that a
+ * child's budget ran out (NOTIFY), and reads the agents' metering batches and
+ * heartbeats. No JetStream, no ledger.
  */
 export function orchestratorServeGrant(cell: CellIdV1): UserGrant {
   return {
     kind: 'orchestrator-serve',
     name: 'holon-orchestrator',
-    publish: [`${INBOX_ROOT}.>`, `${HOLON_ROOT}.*.${JOB_COMMAND_TOKEN}`],
+    publish: [`${INBOX_ROOT}.>`, `${HOLON_ROOT}.*.${JOB_COMMAND_TOKEN}`, `${HOLON_ROOT}.*.${BUDGET_NOTICE_TOKEN}`],
     subscribe: [`${API_ROOT}.>`, `${HOLON_ROOT}.*.${UNIT_REPORT_TOKEN}`, `${EVT_ROOT}.*.metering`, `${EVT_ROOT}.*.heartbeat`, `${inboxPrefix(cellKey(cell))}.>`],
     inboxPrefix: inboxPrefix(cellKey(cell)),
   };

@@ -61,6 +61,8 @@ export const UNIT_REPORT_TOKEN = 'unit';
 export const JOB_COMMAND_TOKEN = 'job';
 /** `holon.<host holon>.jobout.<job id>`: a running job's output chunks. */
 export const JOB_OUTPUT_TOKEN = 'jobout';
+/** `holon.<parent>.budget`: the cell's notice (a sealed ProvisionStatusV1 of the child) that a child's budget ran out under NOTIFY. */
+export const BUDGET_NOTICE_TOKEN = 'budget';
 
 /** The durable CMD consumer of one machine (a valid JetStream consumer name). */
 export function agentConsumerName(machine: PublicKeyIdV1): string {

@@ -48,7 +48,7 @@ import { dirname, join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { SqliteProvisionStore } from '../adapters/sqlite/provision-store.js';
 import type { PublicKeyIdV1 } from '../bus-schemas/ids.js';
-import { EVT_ROOT, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
+import { BUDGET_NOTICE_TOKEN, EVT_ROOT, holonSubject, HOLON_ROOT, JOB_COMMAND_TOKEN, UNIT_REPORT_TOKEN } from '../bus-schemas/subjects.js';
 import { JobCommandV1, JobRequestV1, JobResultV1 } from '../bus-schemas/v1/job.js';
 import { requestSigned } from '../adapters/nats/request-reply.js';
 import { convertId } from '../bus-schemas/ids.js';
@@ -61,7 +61,7 @@ import { MeteringService } from './metering/metering-service.js';
 import { pricesFor } from './metering/prices.js';
 import type { UsageAccount } from './metering/usage-account.js';
 import { ProvisioningService } from './provisioning/provisioning-service.js';
-import { subscribeEvents } from '../adapters/nats/event-subscription.js';
+import { publishEvent, subscribeEvents } from '../adapters/nats/event-subscription.js';
 import type { ProvisionRecord, ProvisionStore } from './provisioning/provision-store.js';
 import { withCrashPoint } from './step-writer.js';
 import { measuredLedger, measuredQueue, ProvisionMeter } from './provision-metrics.js';
@@ -212,6 +212,7 @@ async function run(cfg: OrchestratorConfig, cell: CellMaterial, opts: { rebuild:
     allocateSerial: serialBlocks(store),
     overcommit: cfg.placementOvercommit,
     exhaustionGraceMs: cfg.exhaustionGraceMs,
+    notify: (parent, status) => publishEvent(conn, holonSubject(parent, BUDGET_NOTICE_TOKEN), ProvisionStatusV1.encode(status)),
     // The usage of a unit on a machine not heard from is unknown, not what it was when last heard.
     usageOf: (h): UsageAccount | undefined => {
       const acc = metering.account(h);

@@ -7,6 +7,10 @@
  * falls behind is cut off by the server as a slow consumer (its pending
  * limits), and metering loses nothing by a dropped batch (every batch carries
  * totals, the next one makes up for it).
+ *
+ * And the other direction: an event published best effort (a NOTIFY budget
+ * notice), where the ledger entry written before it is the record and a lost
+ * message costs nothing but the moment.
  */
 import type { Subscription } from '@nats-io/transport-node';
 import type { BusConnection } from './connect.js';
@@ -41,4 +45,13 @@ export function subscribeEvents(conn: BusConnection, subject: string, handle: (s
       sub = undefined;
     },
   };
+}
+
+/** Publish an event that nobody answers; a failure (a closed connection) is logged, never thrown. */
+export function publishEvent(conn: BusConnection, subject: string, data: Uint8Array): void {
+  try {
+    conn.nc.publish(subject, data);
+  } catch (e) {
+    conn.logger.warn({ subject, err: (e as Error).message }, 'event not published');
+  }
 }

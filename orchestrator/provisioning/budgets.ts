@@ -35,12 +35,15 @@ export interface BudgetContext {
   /** the service's step: apply, persist with its entry and command, publish */
   step(rec: ProvisionRecord, owner: HolonIdV1, event: ProvisionEvent, command?: AgentCommandV1): Promise<ProvisionRecord>;
   status(rec: ProvisionRecord): ProvisionStatusV1;
+  /** NOTIFY: hand the parent the child's sealed status (on `holon.<parent>.budget`); best effort, after the entry */
+  notify?(parent: HolonIdV1, status: ProvisionStatusV1): void;
 }
 
 /**
  * A budget ran out (the metering service saw it in a sample): apply the holon's policy once, as one ledger
  * entry with its command — TEARDOWN: the graceful teardown path; FREEZE: the unit is frozen; NOTIFY: the
- * entry on the holon's chain is the notice (the parent reads it with `holonctl usage`). Never throws for a
+ * entry on the holon's chain is the notice, and the parent is told on `holon.<parent>.budget` (a sealed
+ * ProvisionStatusV1 of the child; `holonctl usage` reads the same). Never throws for a
  * holon that is gone or already handled: metering is not a request anyone waits on.
  */
 export async function exhaust(ctx: BudgetContext, holonId: HolonIdV1, ex: Exhaustion): Promise<ProvisionRecord | undefined> {
@@ -59,6 +62,8 @@ export async function exhaust(ctx: BudgetContext, holonId: HolonIdV1, ex: Exhaus
   const command = pendingCommand(applyProvisionEvent(rec, event, now), cell, now, ctx.grace);
   const next = await ctx.step(rec, holonId, event, command);
   logger.warn({ holon_id: holonId, exhausted: ex.exhausted, policy, overshoot: ex.overshoot, sequence: ex.sequence }, 'budget exhausted');
+  // The entry is the notice of record; the message is a convenience for a parent that listens (a lost one is read again with `usage`).
+  if (policy === 'NOTIFY') ctx.notify?.(rec.requester, ctx.status(next));
   return next;
 }
 

@@ -80,6 +80,8 @@ export interface ProvisioningDeps {
   overcommit?: number;
   /** SIGTERM-to-kill grace of a unit whose budget ran out under TEARDOWN (default 5 s) */
   exhaustionGraceMs?: number;
+  /** NOTIFY: tell the parent (budgets.ts) */
+  notify?: (parent: HolonIdV1, status: ProvisionStatusV1) => void;
   /** a holon's usage account (the metering service's), for status answers */
   usageOf?: (holonId: HolonIdV1) => UsageAccount | undefined;
   cell: CellMaterial;
@@ -345,7 +347,16 @@ export class ProvisioningService {
 
   #budgetContext(): budgets.BudgetContext {
     const { store, cell, clock, logger } = this.#d;
-    return { store, cell, clock, logger, grace: this.#graceOpts(), step: (rec, owner, event, command) => this.#step(rec, owner, event, command), status: (rec) => this.#status(rec) };
+    return {
+      store,
+      cell,
+      clock,
+      logger,
+      grace: this.#graceOpts(),
+      step: (rec, owner, event, command) => this.#step(rec, owner, event, command),
+      status: (rec) => this.#status(rec),
+      ...(this.#d.notify !== undefined ? { notify: this.#d.notify } : {}),
+    };
   }
 
   #graceOpts(): { exhaustionGraceMs?: number } {

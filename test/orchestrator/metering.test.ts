@@ -23,7 +23,7 @@ import { MeteringService } from '../../orchestrator/metering/metering-service.js
 import { pricesFor } from '../../orchestrator/metering/prices.js';
 import { exhausted, newAccount, observe, standing, ZERO_FIGURES } from '../../orchestrator/metering/usage-account.js';
 import { refusesAsync } from '../helpers/refuses.js';
-import { HOUR, cell, cellId, clock, commands, ledger, machine, machineId, principal, report, request, service, store, subject } from './provisioning-fixture.js';
+import { HOUR, cell, cellId, clock, commands, ledger, notices, machine, machineId, principal, report, request, service, store, subject } from './provisioning-fixture.js';
 
 const budget = (over: Partial<ResourceBudgetV1> = {}): ResourceBudgetV1 => ({
   compute_cpu_seconds: 2,
@@ -194,6 +194,7 @@ void t.test('exhaustion through the provisioning service: one ledger entry and o
     } else {
       t.equal(rec?.state, 'RUNNING');
       t.equal(commands.length, before.commands, 'NOTIFY sends no command: the parent decides');
+      t.match(notices.at(-1), { parent: req.requesting_holon, status: { holon: { holon_id: holon }, usage: { exhausted: ['compute_cpu_seconds'], exhaustion_policy: 'NOTIFY' } } }, "the parent is told, with the child's sealed status");
     }
     t.equal(await service.budgetExhausted(holon, ex), undefined, 'exhausted again later: nothing more');
   }

@@ -13,7 +13,7 @@ import type { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manif
 import { proveHolonKey } from '../../bus-schemas/v1/holon-key-proof.js';
 import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
-import { AgentCommandV1, UnitReportV1 } from '../../bus-schemas/v1/unit-flow.js';
+import { AgentCommandV1, UnitReportV1, type ProvisionStatusV1 } from '../../bus-schemas/v1/unit-flow.js';
 import type { CellMaterial } from '../../orchestrator/cell-material.js';
 import type { MachineRecord } from '../../orchestrator/machine-registry.js';
 import { ProvisioningService } from '../../orchestrator/provisioning/provisioning-service.js';
@@ -38,6 +38,8 @@ export const enrolled: MachineRecord = machineRecord({ machineId, placement: { c
 export const ledger: { owner: HolonIdV1; kind: string; body: JsonValue; at: number }[] = [];
 const prepared = new Map<string, { owner: HolonIdV1; kind: string; body: JsonValue; at: number }>();
 export const commands: AgentCommandV1[] = [];
+/** the NOTIFY budget notices the service handed out, to whom */
+export const notices: { parent: HolonIdV1; status: ProvisionStatusV1 }[] = [];
 let serial = 0;
 export const store = new MemoryProvisionStore();
 export const service = new ProvisioningService({
@@ -57,6 +59,8 @@ export const service = new ProvisioningService({
   queue: { ensure: async () => undefined, publish: async (_m, _id, bytes) => void commands.push(AgentCommandV1.decode(bytes)) },
   mintHolonUser: async (holon) => `eyJhbGciOiJlZDI1NTE5In0.${Buffer.from(holon).toString('base64url')}.c2ln`,
   allocateSerial: () => ++serial,
+  notify: (parent, status) => void notices.push({ parent, status }),
+  usageOf: () => undefined, // no metering here: usage comes from the ledger's exhaustion alone
   cell,
   clock,
   logger: pino({ level: 'silent' }),
