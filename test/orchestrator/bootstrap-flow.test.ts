@@ -55,7 +55,9 @@ const bus = ['--server', nats.url, '--dir', cell.dir];
 function machines(): { total: number; machines: MachineRowV1[] } {
   const r = holonctl(['machines', ...bus, '--json']);
   if (r.status !== 0) throw new Error(`holonctl machines: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { total: number; machines: MachineRowV1[] };
+  const list = JSON.parse(r.stdout) as { total: number; machines: MachineRowV1[] };
+  // Liveness describes the present (heartbeats since this process started), not the projection: left out.
+  return { ...list, machines: list.machines.map(({ liveness: _l, ...row }) => row) };
 }
 const rowOf = (a: TestAgent): MachineRowV1 | undefined => machines().machines.find((m) => m.machine_id === a.machineId);
 
