@@ -22,20 +22,17 @@ import type { CasDigest } from '../../bus-schemas/digest.js';
 import { convertId, type HolonIdV1, type PublicKeyIdV1 } from '../../bus-schemas/ids.js';
 import type { JsonValue } from '../../bus-schemas/json-value.js';
 import { KeyedLock } from '../../bus-schemas/keyed-lock.js';
-import { CapabilityManifestV1 } from '../../bus-schemas/v1/capability-manifest.js';
-import { HolonCertificateV1, sameKey } from '../../bus-schemas/v1/holon-certificate.js';
+import { sameKey } from '../../bus-schemas/v1/holon-certificate.js';
 import { verifyHolonKeyProof } from '../../bus-schemas/v1/holon-key-proof.js';
 import type { JobRequestV1, JobResultV1 } from '../../bus-schemas/v1/job.js';
-import { ProvisioningReceiptV1 } from '../../bus-schemas/v1/provisioning-receipt.js';
 import { ProvisioningRequestV1 } from '../../bus-schemas/v1/provisioning-request.js';
 import { TeardownRequestV1 } from '../../bus-schemas/v1/teardown-request.js';
 import type { BudgetTopupV1 } from '../../bus-schemas/v1/budget-topup.js';
 import { timeAt } from '../../bus-schemas/v1/time-envelope.js';
 import {
   AgentCommandV1,
-  UnitDestructionReceiptV1,
   UnitReportReplyV1,
-  UnitReportV1,
+  type UnitReportV1,
   type HolonListRequestV1,
   type HolonListV1,
   type ProvisionStatusRequestV1,
@@ -51,6 +48,7 @@ import { applyProvisionEvent, provisionEventBody, type ProvisionEvent } from './
 import { ProvisionError } from './provision-errors.js';
 import type { ProvisionRecord, ProvisionStore } from './provision-store.js';
 import * as budgets from './budgets.js';
+import * as reports from './unit-reports.js';
 import type { Exhaustion } from './budgets.js';
 import * as queries from './queries.js';
 import { holonUsage, type UsageAccount } from '../metering/usage-account.js';
@@ -209,104 +207,21 @@ export class ProvisioningService {
     const now = clock.now();
     const reply = (body: Omit<UnitReportReplyV1, 'cell_id' | 'at' | 'cell_seal' | 'request_digest'>): UnitReportReplyV1 =>
       UnitReportReplyV1.seal({ request_digest: report.request_digest, cell_id: cell.cellId, ...body, at: timeAt(now) }, cell.signer);
-    return report.event === 'PROVISIONED' ? reply(await this.#provisioned(rec, report, now)) : reply(await this.#destroyed(rec, report, now));
+    const ctx = this.#reportContext();
+    return report.event === 'PROVISIONED' ? reply(await reports.provisioned(ctx, rec, report, now)) : reply(await reports.destroyed(ctx, rec, report, now));
   }
 
-  async #provisioned(rec: ProvisionRecord, report: UnitReportV1, now: number): Promise<Pick<UnitReportReplyV1, 'receipt' | 'nats_user_jwt'>> {
-    const { store, cell } = this.#d;
-    if (rec.receipt !== null && rec.natsJwt !== null) {
-      if (rec.holonId !== report.holon_id) throw new ProvisionError('unit-report', `the unit was already issued as ${rec.holonId ?? '-'}, not ${report.holon_id}`, '.holon_id');
-      return { receipt: rec.receipt, nats_user_jwt: rec.natsJwt };
-    }
-    if (rec.state !== 'PLACED') throw new ProvisionError('unit-report', `provisioning ${rec.requestDigest} is ${rec.state}`, '.event');
-    const holder = store.byHolon(report.holon_id);
-    if (holder !== undefined && holder.requestDigest !== rec.requestDigest) {
-      // A second claim of an issued id: refused, and recorded on the claiming machine's chain as a security event.
-      const body = { request_digest: rec.requestDigest, holon_id: report.holon_id, machine_id: report.machine_id, unit_name: report.unit_name, held_by_request: holder.requestDigest, report_digest: UnitReportV1.digest(report) };
-      this.#d.logger.warn({ ...body }, 'security: a unit report claimed a holon id that is already issued; refused');
-      await this.#append(convertId(report.machine_id, 'holon'), 'SECURITY_HOLON_ID_CLAIM_REFUSED', body, rec);
-      throw new ProvisionError('holon-id-taken', `holon ${report.holon_id} is already issued to provisioning ${holder.requestDigest}`, '.holon_id');
-    }
-    const notAfter = Math.min(rec.budget.valid_until.unix_ms, cell.certificate.not_after);
-    const certificate = HolonCertificateV1.seal(
-      {
-        holon_id: report.holon_id,
-        role: rec.role as HolonCertificateV1['role'],
-        cell_id: cell.cellId,
-        parent_holon: rec.requester,
-        capability_manifest_digest: CapabilityManifestV1.digest(rec.manifest),
-        // The sealed request is the act of delegation: it names the manifest and is signed by the parent.
-        delegation_digest: rec.requestDigest,
-        not_before: Math.min(now, notAfter),
-        not_after: notAfter,
-        serial: this.#d.allocateSerial(),
-      },
-      cell.signer,
-    );
-    const receipt = ProvisioningReceiptV1.seal(
-      {
-        request_digest: rec.requestDigest,
-        assigned_holon_id: report.holon_id,
-        assigned_cell_id: cell.cellId,
-        issued_certificate: certificate,
-        capability_manifest: rec.manifest,
-        resource_budget: rec.budget,
-        parent_holon: rec.requester,
-        provisioned_at: timeAt(now),
-      },
-      cell.signer,
-    );
-    const jwt = await this.#d.mintHolonUser(report.holon_id, report.nats_user_key as string, notAfter);
-    await this.#step(rec, report.holon_id, {
-      kind: 'HOLON_PROVISIONED',
-      request_digest: rec.requestDigest,
-      receipt_digest: ProvisioningReceiptV1.digest(receipt),
-      report_digest: UnitReportV1.digest(report),
-      machine_id: report.machine_id,
-      unit_name: report.unit_name,
-      adapter: report.adapter,
-      parent: rec.requester,
-      role: rec.role as HolonCertificateV1['role'],
-      certificate_serial: certificate.serial,
-      receipt,
-      nats_user_jwt: jwt,
-    });
-    this.#d.logger.info({ request_digest: rec.requestDigest, holon_id: report.holon_id }, 'provisioned; receipt issued');
-    return { receipt, nats_user_jwt: jwt };
-  }
-
-  async #destroyed(rec: ProvisionRecord, report: UnitReportV1, now: number): Promise<Pick<UnitReportReplyV1, 'destruction'>> {
-    const { cell } = this.#d;
-    if (rec.destruction !== null) return { destruction: rec.destruction };
-    if (rec.state !== 'TEARDOWN' || rec.teardown === null) throw new ProvisionError('unit-report', `holon ${report.holon_id} is ${rec.state}, not being torn down`, '.event');
-    if (rec.teardown.requestDigest !== report.request_digest) throw new ProvisionError('unit-report', `the teardown of ${report.holon_id} is ${rec.teardown.requestDigest}`, '.request_digest');
-    const destruction = UnitDestructionReceiptV1.seal(
-      {
-        holon_id: report.holon_id,
-        request_digest: rec.teardown.requestDigest,
-        cell_id: cell.cellId,
-        machine_id: report.machine_id,
-        unit_name: report.unit_name,
-        evidence_head: null,
-        evidence_replicated: false,
-        resources_released: rec.budget,
-        destroyed_at: timeAt(now),
-      },
-      cell.signer,
-    );
-    await this.#step(rec, report.holon_id, {
-      kind: 'HOLON_DESTROYED',
-      request_digest: rec.requestDigest,
-      teardown_digest: rec.teardown.requestDigest,
-      destruction_digest: UnitDestructionReceiptV1.digest(destruction),
-      report_digest: UnitReportV1.digest(report),
-      machine_id: report.machine_id,
-      unit_name: report.unit_name,
-      evidence_replicated: false,
-      destruction,
-    });
-    this.#d.logger.info({ holon_id: report.holon_id }, 'destroyed; receipt issued');
-    return { destruction };
+  #reportContext(): reports.ReportContext {
+    const { store, cell, logger } = this.#d;
+    return {
+      store,
+      cell,
+      logger,
+      allocateSerial: () => this.#d.allocateSerial(),
+      mintHolonUser: (h, k, e) => this.#d.mintHolonUser(h, k, e),
+      step: (rec, owner, event) => this.#step(rec, owner, event),
+      append: (owner, kind, body, rec) => this.#append(owner, kind, body, rec),
+    };
   }
 
   // --- teardown -----------------------------------------------------------------------------------
